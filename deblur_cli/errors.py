@@ -1,0 +1,31 @@
+"""The project's own error types: each carries a one-line reason fit to show a user as is."""
+
+from __future__ import annotations
+
+
+class DeblurError(Exception):
+    """Base class: anything the CLI reports as a one-line error and a non-zero exit."""
+
+
+class ImageReadError(DeblurError):
+    """An input could not be read as an image (missing, truncated, not an image, unsupported mode)."""
+
+
+class ImageWriteError(DeblurError):
+    """An output could not be written."""
+
+
+class OutputExistsError(DeblurError):
+    """The output exists and neither overwriting nor skipping was asked for."""
+
+
+class ImageSizeError(DeblurError):
+    """An image is too small for the network or too large for memory."""
+
+
+class WeightsError(DeblurError):
+    """Weights could not be resolved, downloaded, verified or loaded."""
+
+
+class DeviceError(DeblurError):
+    """The requested device or precision is not available."""

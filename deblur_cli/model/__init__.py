@@ -1,0 +1,17 @@
+"""SAPHNet's `nn.Module`s. Nothing here reads files or knows about the command line."""
+
+from .config import SAPHNetConfig
+from .descriptor import ModelDescriptor
+from .presets import PRESETS, create_model, get_config, list_presets
+from .saphnet import SAPHNet, SAPHNetOutput
+
+__all__ = [
+    "PRESETS",
+    "ModelDescriptor",
+    "SAPHNet",
+    "SAPHNetConfig",
+    "SAPHNetOutput",
+    "create_model",
+    "get_config",
+    "list_presets",
+]

@@ -1,0 +1,94 @@
+"""Gathering chosen cells (with a halo of context) into a batch of patches, and blending them back."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+
+@dataclass(frozen=True)
+class CellGrid:
+    """An H x W image cut into c x c cells; each patch is a cell plus `halo` pixels on every side."""
+
+    height: int
+    width: int
+    cell: int
+    halo: int
+
+    @property
+    def rows(self) -> int:
+        return self.height // self.cell
+
+    @property
+    def cols(self) -> int:
+        return self.width // self.cell
+
+    @property
+    def count(self) -> int:
+        return self.rows * self.cols
+
+    @property
+    def patch(self) -> int:
+        return self.cell + 2 * self.halo
+
+    def pixel_index(self, cells: torch.Tensor) -> torch.Tensor:
+        """Flat indices into the halo-padded image of every pixel of each chosen patch.
+
+        cells: (N, K) cell numbers in raster order -> (N, K * P * P).
+        """
+        padded_w = self.width + 2 * self.halo
+        top = (cells // self.cols) * self.cell
+        left = (cells % self.cols) * self.cell
+        offs = torch.arange(self.patch, device=cells.device)
+        rows = (top.unsqueeze(-1) + offs).unsqueeze(-1)  # (N, K, P, 1)
+        cols = (left.unsqueeze(-1) + offs).unsqueeze(-2)  # (N, K, 1, P)
+        return (rows * padded_w + cols).flatten(1)
+
+    def window(self, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
+        """Blending weights of a patch: 1 over the cell, a raised cosine falling towards 0 across the halo."""
+        ramp = torch.ones(self.patch, device=device, dtype=dtype)
+        for d in range(1, self.halo + 1):
+            fall = 0.5 * (1.0 + math.cos(math.pi * d / (self.halo + 1)))
+            ramp[self.halo - d] = fall
+            ramp[self.halo + self.cell - 1 + d] = fall
+        return ramp.view(-1, 1) * ramp.view(1, -1)
+
+    def chosen_mask(self, cells: torch.Tensor) -> torch.Tensor:
+        """(N, K) cell numbers -> (N, 1, rows, cols) bool."""
+        mask = torch.zeros(cells.shape[0], self.count, dtype=torch.bool, device=cells.device)
+        mask.scatter_(1, cells, True)
+        return mask.view(-1, 1, self.rows, self.cols)
+
+
+def gather_cells(x: torch.Tensor, cells: torch.Tensor, grid: CellGrid) -> torch.Tensor:
+    """(N, C, H, W) -> (N * K, C, P, P): the chosen cells with their halos (edges padded by replication)."""
+    n, c = x.shape[:2]
+    k = cells.shape[1]
+    padded = F.pad(x, [grid.halo] * 4, mode="replicate") if grid.halo else x
+    idx = grid.pixel_index(cells).unsqueeze(1).expand(n, c, -1)
+    patches = padded.flatten(2).gather(2, idx)
+    return patches.view(n, c, k, grid.patch, grid.patch).transpose(1, 2).reshape(n * k, c, grid.patch, grid.patch)
+
+
+def scatter_cells(base: torch.Tensor, patches: torch.Tensor, cells: torch.Tensor, grid: CellGrid) -> torch.Tensor:
+    """Blend refined patches back into `base`.
+
+    Each pixel becomes the window-weighted mean of the patches covering it, mixed with `base` by
+    min(total weight, 1): cells' interiors take the refined values, and the halos fade into the
+    neighbouring unchosen cells without a seam. Pixels no patch covers keep `base` exactly.
+    """
+    n, c, h, w = base.shape
+    k, p, halo = cells.shape[1], grid.patch, grid.halo
+    window = grid.window(base.device, base.dtype)
+    weighted = (patches * window).view(n, k, c, p * p).transpose(1, 2).reshape(n, c, k * p * p)
+    idx = grid.pixel_index(cells)
+    size = (h + 2 * halo) * (w + 2 * halo)
+    acc = base.new_zeros(n, c, size).scatter_add_(2, idx.unsqueeze(1).expand(n, c, -1), weighted)
+    wsum = base.new_zeros(n, 1, size).scatter_add_(2, idx.unsqueeze(1), window.reshape(1, 1, -1).expand(n, k, -1).reshape(n, 1, -1))
+    acc = acc.view(n, c, h + 2 * halo, w + 2 * halo)[..., halo : halo + h, halo : halo + w]
+    wsum = wsum.view(n, 1, h + 2 * halo, w + 2 * halo)[..., halo : halo + h, halo : halo + w]
+    alpha = wsum.clamp(max=1.0)
+    return base * (1.0 - alpha) + acc / wsum.clamp(min=1e-6) * alpha

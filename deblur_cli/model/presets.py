@@ -1,0 +1,43 @@
+"""Named SAPHNet presets (a registry of frozen configs, after timm) and `create_model`."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from .config import SAPHNetConfig
+from .saphnet import SAPHNet
+
+PRESETS: dict[str, SAPHNetConfig] = {
+    # CPU-first: narrow, CAPMs at the two coarser scales, small halos.
+    "saphnet-s": SAPHNetConfig(width=16, blocks=1, capm_scales=(1, 2), halo=4, budget=(0.5, 0.25)),
+    # Paper-scale: wider, two blocks per scale, CAPMs everywhere.
+    "saphnet-b": SAPHNetConfig(width=32, blocks=2, capm_scales=(0, 1, 2), halo=8, refiner_blocks=2),
+    # For tests only: tiny and fast, every idea present.
+    "saphnet-test": SAPHNetConfig(width=8, blocks=1, capm_scales=(0, 1, 2), attention_maps=4, filter_groups=2,
+                                  halo=4, cell=8, policy_width=8),
+}
+
+
+def list_presets(include_test: bool = False) -> list[str]:
+    """Preset names (the test preset only when asked)."""
+    return [name for name in PRESETS if include_test or not name.endswith("-test")]
+
+
+def get_config(name: str, **overrides: Any) -> SAPHNetConfig:
+    """A preset's config with keyword overrides applied."""
+    if name not in PRESETS:
+        raise ValueError(f"unknown preset {name!r}; choose from {', '.join(PRESETS)}")
+    cfg = PRESETS[name]
+    if overrides:
+        overrides = {k: tuple(v) if isinstance(v, list) else v for k, v in overrides.items()}
+        cfg = dataclasses.replace(cfg, **overrides)
+    return cfg
+
+
+def create_model(name: str | SAPHNetConfig = "saphnet-s", **overrides: Any) -> SAPHNet:
+    """Build an (untrained) SAPHNet from a preset name or a config; weights are loaded elsewhere."""
+    cfg = name if isinstance(name, SAPHNetConfig) else get_config(name, **overrides)
+    if isinstance(name, SAPHNetConfig) and overrides:
+        cfg = dataclasses.replace(cfg, **overrides)
+    return SAPHNet(cfg)
