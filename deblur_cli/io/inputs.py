@@ -1,0 +1,118 @@
+"""Walking the paths a user gives into a list of photos, and naming each photo's output."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import ImageWriteError
+from .formats import FORMAT_EXTENSIONS, IMAGE_EXTENSIONS, format_for_path, normalise_format
+
+#: What `<stem>` becomes beside the input when no output folder is given.
+DEFAULT_SUFFIX = "_deblurred"
+
+
+@dataclass(frozen=True)
+class InputFile:
+    """One photo to process: its path, and its path relative to the folder it was found in.
+
+    For a file named directly on the command line, `relative` is just its name.
+    """
+
+    path: Path
+    relative: Path
+
+
+def find_inputs(
+    paths: Iterable[str | os.PathLike[str]],
+    *,
+    recursive: bool = False,
+    skip_suffix: str = DEFAULT_SUFFIX,
+    exclude: Sequence[str | os.PathLike[str]] = (),
+) -> list[InputFile]:
+    """List the photos named by `paths`: files as given, folders walked (into subfolders if `recursive`).
+
+    In folders, only files with an image extension count; hidden files and folders, our own outputs
+    (a stem ending in `skip_suffix`, or containing it followed by "_", as visualisations do) and anything
+    under `exclude` (the output folder) are skipped. Files named directly are kept whatever they are
+    (even missing ones), so reading them later reports why they fail. Each photo appears once.
+    """
+    excluded = [Path(p).resolve() for p in exclude]
+    found: list[InputFile] = []
+    seen: set[Path] = set()
+
+    def add(item: InputFile) -> None:
+        key = item.path.resolve()
+        if key not in seen:
+            seen.add(key)
+            found.append(item)
+
+    for given in map(Path, paths):
+        if not given.is_dir():
+            add(InputFile(given, Path(given.name)))
+            continue
+        for file in _walk(given, recursive=recursive):
+            resolved = file.resolve()
+            if any(resolved.is_relative_to(e) for e in excluded):
+                continue
+            if file.suffix.lower() in IMAGE_EXTENSIONS and not _is_our_output(file.stem, skip_suffix):
+                add(InputFile(file, file.relative_to(given)))
+    return found
+
+
+def _walk(folder: Path, *, recursive: bool) -> list[Path]:
+    files: list[Path] = []
+    for root, dirs, names in os.walk(folder):
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".")) if recursive else []
+        files.extend(Path(root) / n for n in sorted(names) if not n.startswith("."))
+    return files
+
+
+def _is_our_output(stem: str, suffix: str) -> bool:
+    return bool(suffix) and (stem.endswith(suffix) or f"{suffix}_" in stem)
+
+
+def output_path(
+    item: InputFile,
+    *,
+    out_dir: str | os.PathLike[str] | None = None,
+    suffix: str | None = None,
+    format: str | None = None,
+) -> Path:
+    """Where `item`'s result goes.
+
+    Without `out_dir`: `<stem><suffix>.<ext>` beside the input (suffix defaults to "_deblurred"). With it:
+    `out_dir/<relative folder>/<stem><suffix>.<ext>`, mirroring the input tree (suffix defaults to "").
+    `format` None or "auto" keeps the input's extension; otherwise the extension names that format.
+
+    Raises:
+        ImageWriteError: the output would be the input itself (inputs are never written to).
+        ValueError: unknown format.
+    """
+    if suffix is None:
+        suffix = "" if out_dir is not None else DEFAULT_SUFFIX
+    extension = _output_extension(item.path, format)
+    name = f"{item.path.stem}{suffix}{extension}"
+    target = Path(out_dir) / item.relative.parent / name if out_dir is not None else item.path.with_name(name)
+    if _same_file(target, item.path):
+        raise ImageWriteError(f"{item.path}: its output would overwrite the input; give a suffix or -o")
+    return target
+
+
+def _output_extension(source: Path, format: str | None) -> str:
+    if format is None or format.lower() == "auto":
+        return source.suffix
+    fmt = normalise_format(format)
+    try:
+        same_format = format_for_path(source) == fmt
+    except ValueError:
+        same_format = False
+    return source.suffix if same_format else FORMAT_EXTENSIONS[fmt]
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    if a.exists() and b.exists():
+        return os.path.samefile(a, b)
+    return a.resolve() == b.resolve()
