@@ -34,9 +34,9 @@ def find_inputs(
 ) -> list[InputFile]:
     """List the photos named by `paths`: files as given, folders walked (into subfolders if `recursive`).
 
-    In folders, only files with an image extension count; hidden files and folders, our own outputs
-    (a stem ending in `skip_suffix`, or containing it followed by "_", as visualisations do) and anything
-    under `exclude` (the output folder) are skipped. Files named directly are kept whatever they are
+    In folders, only files with an image extension count; hidden files and folders, our own outputs (a
+    stem ending in `skip_suffix`, or containing it followed by "_" or ".", as visualisations do) and
+    anything under `exclude` (the output folder) are skipped. Files named directly are kept whatever they are
     (even missing ones), so reading them later reports why they fail. Each photo appears once.
     """
     excluded = [Path(p).resolve() for p in exclude]
@@ -71,7 +71,7 @@ def _walk(folder: Path, *, recursive: bool) -> list[Path]:
 
 
 def _is_our_output(stem: str, suffix: str) -> bool:
-    return bool(suffix) and (stem.endswith(suffix) or f"{suffix}_" in stem)
+    return bool(suffix) and (stem.endswith(suffix) or f"{suffix}_" in stem or f"{suffix}." in stem)
 
 
 def output_path(

@@ -19,7 +19,8 @@ def _touch(root: Path, *names: str) -> None:
 @pytest.fixture()
 def tree(tmp_path: Path) -> Path:
     _touch(tmp_path, "a.png", "b.JPG", "c.tiff", "notes.txt", ".hidden.png", "a_deblurred.png",
-           "a_deblurred_heatmap.png", "sub/d.webp", "sub/deeper/e.bmp", ".git/f.png", "out/g.png")
+           "a_deblurred_heatmap.png",
+           "a_deblurred.compare.png", "sub/d.webp", "sub/deeper/e.bmp", ".git/f.png", "out/g.png")
     return tmp_path
 
 
