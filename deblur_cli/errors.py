@@ -29,3 +29,7 @@ class WeightsError(DeblurError):
 
 class DeviceError(DeblurError):
     """The requested device or precision is not available."""
+
+
+class DatasetError(DeblurError):
+    """A training or evaluation dataset is empty, unpaired or inconsistent (names what is wrong)."""
