@@ -70,10 +70,16 @@ def gather_cells(x: torch.Tensor, cells: torch.Tensor, grid: CellGrid) -> torch.
     padded = F.pad(x, [grid.halo] * 4, mode="replicate") if grid.halo else x
     idx = grid.pixel_index(cells).unsqueeze(1).expand(n, c, -1)
     patches = padded.flatten(2).gather(2, idx)
-    return patches.view(n, c, k, grid.patch, grid.patch).transpose(1, 2).reshape(n * k, c, grid.patch, grid.patch)
+    return (
+        patches.view(n, c, k, grid.patch, grid.patch)
+        .transpose(1, 2)
+        .reshape(n * k, c, grid.patch, grid.patch)
+    )
 
 
-def scatter_cells(base: torch.Tensor, patches: torch.Tensor, cells: torch.Tensor, grid: CellGrid) -> torch.Tensor:
+def scatter_cells(
+    base: torch.Tensor, patches: torch.Tensor, cells: torch.Tensor, grid: CellGrid
+) -> torch.Tensor:
     """Blend refined patches back into `base`.
 
     Each pixel becomes the window-weighted mean of the patches covering it, mixed with `base` by
@@ -87,7 +93,9 @@ def scatter_cells(base: torch.Tensor, patches: torch.Tensor, cells: torch.Tensor
     idx = grid.pixel_index(cells)
     size = (h + 2 * halo) * (w + 2 * halo)
     acc = base.new_zeros(n, c, size).scatter_add_(2, idx.unsqueeze(1).expand(n, c, -1), weighted)
-    wsum = base.new_zeros(n, 1, size).scatter_add_(2, idx.unsqueeze(1), window.reshape(1, 1, -1).expand(n, k, -1).reshape(n, 1, -1))
+    wsum = base.new_zeros(n, 1, size).scatter_add_(
+        2, idx.unsqueeze(1), window.reshape(1, 1, -1).expand(n, k, -1).reshape(n, 1, -1)
+    )
     acc = acc.view(n, c, h + 2 * halo, w + 2 * halo)[..., halo : halo + h, halo : halo + w]
     wsum = wsum.view(n, 1, h + 2 * halo, w + 2 * halo)[..., halo : halo + h, halo : halo + w]
     alpha = wsum.clamp(max=1.0)

@@ -1,4 +1,4 @@
-"""Architecture settings of SAPHNet: one frozen dataclass, serialisable to the `config.json` that ships with weights."""
+"""Architecture settings of SAPHNet: one frozen dataclass, saved as the `config.json` shipped with weights."""
 
 from __future__ import annotations
 
@@ -59,7 +59,9 @@ class SAPHNetConfig:
         if self.stages < 1:
             raise ValueError(f"stages must be >= 1, got {self.stages}")
         if len(self.budget) != self.stages - 1:
-            raise ValueError(f"budget needs {self.stages - 1} fractions (one per refinement stage), got {self.budget}")
+            raise ValueError(
+                f"budget needs {self.stages - 1} fractions (one per refinement stage), got {self.budget}"
+            )
         if any(not 0.0 <= b <= 1.0 for b in self.budget):
             raise ValueError(f"budget fractions must lie in [0, 1], got {self.budget}")
         if self.cell < 4 or self.cell % 4:
@@ -85,9 +87,7 @@ class SAPHNetConfig:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready dict (tuples become lists)."""
-        return {
-            k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self).items()
-        }
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self).items()}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> SAPHNetConfig:
@@ -98,4 +98,3 @@ class SAPHNetConfig:
             raise ValueError(f"unknown SAPHNet config keys: {', '.join(unknown)}")
         kwargs = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
         return cls(**kwargs)
-

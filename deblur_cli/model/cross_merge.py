@@ -20,7 +20,13 @@ class CrossMerge(nn.Module):
     """
 
     def __init__(
-        self, channels: int, maps: int, enabled: bool, *, source_channels: int | None = None, aligned: bool = True
+        self,
+        channels: int,
+        maps: int,
+        enabled: bool,
+        *,
+        source_channels: int | None = None,
+        aligned: bool = True,
     ) -> None:
         super().__init__()
         self.aligned = aligned

@@ -14,7 +14,7 @@ from .recorder import Recorder
 class Encoder(nn.Module):
     """conv in -> [blocks, stride-2 conv] per scale; returns the features of every scale, finest first."""
 
-    def __init__(self, in_channels: int, cfg: SAPHNetConfig, scales: int = 3, capm_scales=None) -> None:
+    def __init__(self, in_channels: int, cfg: SAPHNetConfig, scales: int = 3, capm_scales: tuple[int, ...] | None = None) -> None:
         super().__init__()
         capm_scales = cfg.capm_scales if capm_scales is None else capm_scales
         widths = [cfg.width * 2**s for s in range(scales)]
@@ -26,7 +26,9 @@ class Encoder(nn.Module):
             nn.Conv2d(widths[s], widths[s + 1], 3, stride=2, padding=1) for s in range(scales - 1)
         )
 
-    def forward(self, x: torch.Tensor, *, group: int = 1, recorder: Recorder | None = None) -> list[torch.Tensor]:
+    def forward(
+        self, x: torch.Tensor, *, group: int = 1, recorder: Recorder | None = None
+    ) -> list[torch.Tensor]:
         feats = []
         x = self.embed(x)
         for s, stack in enumerate(self.stacks):
@@ -41,7 +43,7 @@ class Decoder(nn.Module):
     """Mirror of the encoder: pixel-shuffle upsampling, cross-attention skips, a zero-initialised
     residual head (so a fresh network is the identity). Returns (residual, full-resolution features)."""
 
-    def __init__(self, cfg: SAPHNetConfig, scales: int = 3, capm_scales=None) -> None:
+    def __init__(self, cfg: SAPHNetConfig, scales: int = 3, capm_scales: tuple[int, ...] | None = None) -> None:
         super().__init__()
         capm_scales = cfg.capm_scales if capm_scales is None else capm_scales
         widths = [cfg.width * 2**s for s in range(scales)]
@@ -65,6 +67,8 @@ class Decoder(nn.Module):
         x = feats[-1]
         for s in range(len(feats) - 1, -1, -1):
             if s < len(feats) - 1:
-                x = self.skips[s](self.ups[s](x), feats[s], group=group, source_group=group, recorder=recorder)
+                x = self.skips[s](
+                    self.ups[s](x), feats[s], group=group, source_group=group, recorder=recorder
+                )
             x = self.stacks[s](x, group=group, recorder=recorder)
         return self.head(x), x

@@ -66,4 +66,3 @@ def _group_pixels(t: torch.Tensor, group: int) -> torch.Tensor:
     if group == 1:
         return t.flatten(2)
     return t.view(b // group, group, c, h * w).transpose(1, 2).reshape(b // group, c, group * h * w)
-

@@ -27,10 +27,14 @@ class PatchHierarchy(nn.Module):
             CrossMerge(bottleneck, cfg.attention_maps, cfg.cross_attention) for _ in range(cfg.levels - 1)
         )
 
-    def forward(self, blurred: torch.Tensor, recorder: Recorder | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(
+        self, blurred: torch.Tensor, recorder: Recorder | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """Returns (I_1, full-resolution decoder features of level 1). Index 0 is the finest level (whole)."""
         residual = torch.zeros_like(blurred)
-        carried: torch.Tensor | None = None  # bottleneck features handed to the next finer level, whole layout
+        carried: torch.Tensor | None = (
+            None  # bottleneck features handed to the next finer level, whole layout
+        )
         # Levels run from the most parts to the whole image: quadrants (level 3), halves (2), whole (1).
         for idx in range(self.levels - 1, -1, -1):
             part_layout: layout.Layout = ("whole", "halves", "quadrants")[idx]

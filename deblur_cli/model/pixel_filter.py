@@ -21,11 +21,12 @@ class PixelDependentFilter(nn.Module):
         super().__init__()
         taps = kernel_size * kernel_size
         self.kernel_size, self.groups, self.taps = kernel_size, groups, taps
+        hidden = max(channels // 2, 8)
         self.predictor = nn.Sequential(
-            nn.Conv2d(channels, channels, 3, padding=1), nn.LeakyReLU(0.1, inplace=True)
+            nn.Conv2d(channels, hidden, 3, padding=1), nn.LeakyReLU(0.1, inplace=True)
         )
-        self.to_weights = nn.Conv2d(channels, groups * taps, 1)
-        self.to_offsets = nn.Conv2d(channels, 2 * taps, 1) if offsets else None
+        self.to_weights = nn.Conv2d(hidden, groups * taps, 1)
+        self.to_offsets = nn.Conv2d(hidden, 2 * taps, 1) if offsets else None
         if self.to_offsets is not None:
             nn.init.zeros_(self.to_offsets.weight)
             nn.init.zeros_(self.to_offsets.bias)

@@ -11,11 +11,19 @@ from .saphnet import SAPHNet
 PRESETS: dict[str, SAPHNetConfig] = {
     # CPU-first: narrow, CAPMs at the two coarser scales, small halos.
     "saphnet-s": SAPHNetConfig(width=16, blocks=1, capm_scales=(1, 2), halo=4, budget=(0.5, 0.25)),
-    # Paper-scale: wider, two blocks per scale, CAPMs everywhere.
-    "saphnet-b": SAPHNetConfig(width=32, blocks=2, capm_scales=(0, 1, 2), halo=8, refiner_blocks=2),
+    # Paper-scale: DMPHN's widths (32, 64, 128), CAPMs at every scale, wide halos.
+    "saphnet-b": SAPHNetConfig(width=32, blocks=1, capm_scales=(0, 1, 2), halo=8),
     # For tests only: tiny and fast, every idea present.
-    "saphnet-test": SAPHNetConfig(width=8, blocks=1, capm_scales=(0, 1, 2), attention_maps=4, filter_groups=2,
-                                  halo=4, cell=8, policy_width=8),
+    "saphnet-test": SAPHNetConfig(
+        width=8,
+        blocks=1,
+        capm_scales=(0, 1, 2),
+        attention_maps=4,
+        filter_groups=2,
+        halo=4,
+        cell=8,
+        policy_width=8,
+    ),
 }
 
 

@@ -26,7 +26,9 @@ class PatchRefiner(nn.Module):
         self.encode = BlockStack(c, cfg.refiner_blocks, cfg, with_capm=False)
         self.down = nn.Conv2d(c, 2 * c, 3, stride=2, padding=1)
         self.middle = BlockStack(2 * c, cfg.refiner_blocks, cfg, with_capm=True)
-        self.context = CrossMerge(2 * c, cfg.attention_maps, cfg.cross_attention, source_channels=c, aligned=False)
+        self.context = CrossMerge(
+            2 * c, cfg.attention_maps, cfg.cross_attention, source_channels=c, aligned=False
+        )
         self.up = nn.Sequential(nn.Conv2d(2 * c, 4 * c, 1), nn.PixelShuffle(2))
         self.skip = CrossMerge(c, cfg.attention_maps, cfg.cross_attention)
         self.decode = BlockStack(c, cfg.refiner_blocks, cfg, with_capm=False)

@@ -1,4 +1,4 @@
-"""Pixel-adaptive non-uniform sampling: a light policy scores every cell, and a stage refines the K hardest."""
+"""Pixel-adaptive non-uniform sampling: a light policy scores every cell; a stage refines the K hardest."""
 
 from __future__ import annotations
 
@@ -19,7 +19,9 @@ class SamplingPolicy(nn.Module):
     def __init__(self, feature_channels: int, cell: int, hidden: int = 16) -> None:
         super().__init__()
         self.cell = cell
-        self.embed = nn.Sequential(nn.Conv2d(6 + feature_channels, hidden, 3, padding=1), nn.LeakyReLU(0.1, inplace=True))
+        self.embed = nn.Sequential(
+            nn.Conv2d(6 + feature_channels, hidden, 3, padding=1), nn.LeakyReLU(0.1, inplace=True)
+        )
         self.head = nn.Sequential(
             nn.Conv2d(hidden, hidden, 3, padding=1), nn.LeakyReLU(0.1, inplace=True), nn.Conv2d(hidden, 1, 1)
         )

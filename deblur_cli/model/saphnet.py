@@ -52,9 +52,13 @@ class SAPHNet(nn.Module):
         self.config = cfg
         self.hierarchy = PatchHierarchy(cfg)
         self.refiners = nn.ModuleList(PatchRefiner(cfg) for _ in range(cfg.refinement_stages))
-        self.policies = nn.ModuleList(
-            SamplingPolicy(cfg.width, cfg.cell, cfg.policy_width) for _ in range(cfg.refinement_stages)
-        ) if cfg.sampling else nn.ModuleList()
+        self.policies = (
+            nn.ModuleList(
+                SamplingPolicy(cfg.width, cfg.cell, cfg.policy_width) for _ in range(cfg.refinement_stages)
+            )
+            if cfg.sampling
+            else nn.ModuleList()
+        )
         for name, module in self.named_modules():
             if hasattr(module, "name") and isinstance(module.name, str):
                 module.name = name
@@ -147,7 +151,9 @@ class SAPHNet(nn.Module):
         patches = gather_cells(torch.cat([blurred, image, features], dim=1), cells, grid)
         residual, patch_features = refiner(patches, features, group=cells.shape[1])
         refined = patches[:, 3:6] + residual
-        return scatter_cells(image, refined, cells, grid), scatter_cells(features, patch_features, cells, grid)
+        return scatter_cells(image, refined, cells, grid), scatter_cells(
+            features, patch_features, cells, grid
+        )
 
 
 def pad_to_multiple(x: torch.Tensor, multiple: int) -> torch.Tensor:
