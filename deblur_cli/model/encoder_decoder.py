@@ -14,13 +14,12 @@ from .recorder import Recorder
 class Encoder(nn.Module):
     """conv in -> [blocks, stride-2 conv] per scale; returns the features of every scale, finest first."""
 
-    def __init__(self, in_channels: int, cfg: SAPHNetConfig, scales: int = 3, capm_scales: tuple[int, ...] | None = None) -> None:
+    def __init__(self, in_channels: int, cfg: SAPHNetConfig, scales: int = 3) -> None:
         super().__init__()
-        capm_scales = cfg.capm_scales if capm_scales is None else capm_scales
         widths = [cfg.width * 2**s for s in range(scales)]
         self.embed = nn.Conv2d(in_channels, widths[0], 3, padding=1)
         self.stacks = nn.ModuleList(
-            BlockStack(widths[s], cfg.blocks, cfg, s in capm_scales) for s in range(scales)
+            BlockStack(widths[s], cfg.blocks, cfg, s in cfg.capm_scales) for s in range(scales)
         )
         self.downs = nn.ModuleList(
             nn.Conv2d(widths[s], widths[s + 1], 3, stride=2, padding=1) for s in range(scales - 1)
@@ -43,12 +42,11 @@ class Decoder(nn.Module):
     """Mirror of the encoder: pixel-shuffle upsampling, cross-attention skips, a zero-initialised
     residual head (so a fresh network is the identity). Returns (residual, full-resolution features)."""
 
-    def __init__(self, cfg: SAPHNetConfig, scales: int = 3, capm_scales: tuple[int, ...] | None = None) -> None:
+    def __init__(self, cfg: SAPHNetConfig, scales: int = 3) -> None:
         super().__init__()
-        capm_scales = cfg.capm_scales if capm_scales is None else capm_scales
         widths = [cfg.width * 2**s for s in range(scales)]
         self.stacks = nn.ModuleList(
-            BlockStack(widths[s], cfg.blocks, cfg, s in capm_scales) for s in range(scales)
+            BlockStack(widths[s], cfg.blocks, cfg, s in cfg.capm_scales) for s in range(scales)
         )
         self.ups = nn.ModuleList(
             nn.Sequential(nn.Conv2d(widths[s + 1], widths[s] * 4, 1), nn.PixelShuffle(2))

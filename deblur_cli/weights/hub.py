@@ -109,7 +109,7 @@ def fetch(repo_id: str, filename: str, *, revision: str, local_only: bool = Fals
           missing_ok: bool = False) -> Path | None:
     """Path of `filename` from `repo_id` at `revision` in the Hugging Face cache, downloading it (with the
     Hub's progress bar) unless `local_only`. Returns None when `local_only` and the file is not cached, or
-    when `missing_ok` and the repository has no such file.
+    when `missing_ok` and the repository has no such file (or, offline, the cache has none).
 
     Raises:
         WeightsError: wrapping RepositoryNotFoundError, GatedRepoError, RevisionNotFoundError,
@@ -120,7 +120,7 @@ def fetch(repo_id: str, filename: str, *, revision: str, local_only: bool = Fals
         path = hf_hub_download(repo_id, filename, revision=revision, local_files_only=local_only,
                                force_download=force)
     except LocalEntryNotFoundError as exc:
-        if local_only:
+        if local_only or (missing_ok and is_offline()):
             return None
         raise WeightsError(_reason(exc, repo_id, filename, revision)) from None
     except EntryNotFoundError as exc:

@@ -82,7 +82,8 @@ def _verified(path: Path, record: PretrainedRecord | None, kind: str) -> tuple[s
             fix = "re-export it or update the record in deblur_cli/weights/registry.py"
         else:
             fix = f"left in place, unused; get a fresh copy: deblur weights pull {record.preset} --force"
-        raise WeightsError(f"{kind} file {path} has sha256 {digest[:16]}..., not the {record.preset} "
+        what = {"bundled": "bundled file", "cache": "cached file", "download": "downloaded file"}.get(kind)
+        raise WeightsError(f"{what or 'file'} {path} has sha256 {digest[:16]}..., not the {record.preset} "
                            f"record's {record.sha256[:16]}... (corrupt, truncated or tampered); {fix}")
     return digest, state == "ok"
 
@@ -98,8 +99,8 @@ def _config_for(config_path: Path | None, preset: str) -> tuple[SAPHNetConfig, s
 def _load_file(weights: Path, config_path: Path | None, preset: str, record: PretrainedRecord | None,
                kind: SourceKind, repo_id: str | None = None, revision: str | None = None,
                ) -> tuple[SAPHNet, WeightsSource]:
-    config, declared = _config_for(config_path, preset)
     digest, verified = _verified(weights, record, kind)
+    config, declared = _config_for(config_path, preset)
     model = load_weights(config, weights)
     source = WeightsSource(kind=kind, preset=declared, path=weights, repo_id=repo_id, revision=revision,
                            sha256=digest, verified=verified)
@@ -233,6 +234,7 @@ def pull(preset: str, *, repo_id: str | None = None, revision: str | None = None
     revision = revision or (record.revision if repo_id == record.repo_id else "main")
     own = record if (repo_id, revision) == (record.repo_id, record.revision) else None
     weights = hub.fetch(repo_id, WEIGHTS_NAME, revision=revision, force=force)
+    _verified(weights, own, "download")  # before anything else, so a bad file is reported as such
     config = hub.fetch(repo_id, CONFIG_NAME, revision=revision, force=force, missing_ok=True)
     hub.fetch(repo_id, CARD_NAME, revision=revision, force=force, missing_ok=True)
     _model, source = _load_file(weights, config, preset, own, "download", repo_id, revision)
