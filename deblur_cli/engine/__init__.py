@@ -1,0 +1,5 @@
+"""The inference engine: one `Deblurrer` that every caller (CLI, benchmarks, evaluation) goes through."""
+
+from .deblurrer import Deblurrer, Maps
+
+__all__ = ["Deblurrer", "Maps"]
