@@ -1,0 +1,67 @@
+"""`deblur info`: versions, the devices torch finds, and where each preset's weights would come from."""
+
+from __future__ import annotations
+
+import os
+import platform
+from importlib.metadata import PackageNotFoundError, version
+
+import torch
+from rich.table import Table
+
+from .. import __version__
+from ..errors import DeblurError
+from ..model import list_presets
+from ..weights import get_record, local_files
+from ..weights.resolve import resolves_from
+from .console import Terminal
+
+
+def info() -> None:
+    """Show versions, the devices found, and where each preset's weights resolve from (no network)."""
+    term = Terminal()
+    versions = Table("package", "version", title="versions", title_justify="left")
+    versions.add_row("deblur", __version__)
+    versions.add_row("python", f"{platform.python_version()} ({platform.python_implementation()}, "
+                     f"{platform.system()} {platform.machine()})")
+    versions.add_row("torch", torch.__version__)
+    for name in ("numpy", "pillow", "opencv-python-headless", "typer", "huggingface-hub", "safetensors"):
+        versions.add_row(name, _installed(name))
+    term.out.print(versions)
+
+    devices = Table("device", "details", title="devices", title_justify="left")
+    for name, details in _devices():
+        devices.add_row(name, details)
+    term.out.print(devices)
+
+    presets = Table("preset", "weights resolve from", "published as", title="presets", title_justify="left")
+    for preset in list_presets():
+        try:
+            record = get_record(preset)
+            presets.add_row(preset, resolves_from(preset, local_files(preset)),
+                            f"{record.repo_id}@{record.revision}")
+        except (DeblurError, ValueError) as exc:
+            presets.add_row(preset, f"unknown ({exc})", "-")
+    term.out.print(presets)
+
+
+def _installed(distribution: str) -> str:
+    try:
+        return version(distribution)
+    except PackageNotFoundError:
+        return "not installed"
+
+
+def _devices() -> list[tuple[str, str]]:
+    rows = []
+    if torch.cuda.is_available():
+        for index in range(torch.cuda.device_count()):
+            props = torch.cuda.get_device_properties(index)
+            rows.append((f"cuda:{index}", f"{props.name}, {props.total_memory / 2**30:.1f} GiB, "
+                         f"compute capability {props.major}.{props.minor}"))
+    else:
+        build = f"torch built for CUDA {torch.version.cuda}" if torch.version.cuda else "CPU-only torch build"
+        rows.append(("cuda", f"not available ({build})"))
+    rows.append(("mps", "available" if torch.backends.mps.is_available() else "not available"))
+    rows.append(("cpu", f"{torch.get_num_threads()} torch threads, {os.cpu_count()} logical cores"))
+    return rows

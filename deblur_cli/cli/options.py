@@ -1,0 +1,87 @@
+"""Options shared by the commands that run the network, gathered into a dataclass (not a global dict)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Literal
+
+import typer
+
+from ..engine import Deblurrer
+from ..model import list_presets
+
+Precision = Literal["auto", "fp32", "fp16", "bf16"]
+
+
+def _check_model(value: str) -> str:
+    if value not in list_presets(include_test=True):
+        raise typer.BadParameter(f"unknown model {value!r}; choose from {', '.join(list_presets())}")
+    return value
+
+
+def _check_tile(value: str) -> str:
+    if value != "auto" and not value.isdigit():
+        raise typer.BadParameter(f"{value!r} is not 'auto', 0 or a tile size in pixels")
+    return value
+
+
+ModelOption = Annotated[str, typer.Option(
+    "--model", "-m", callback=_check_model, help="Network preset (see `deblur info`).")]
+WeightsOption = Annotated[str | None, typer.Option(
+    "--weights", "-w", help="Weights: a .safetensors file, a folder, or a Hub repo ORG/NAME[@REV]. "
+    "Default: the preset's own (bundled, cached or downloaded).")]
+DeviceOption = Annotated[str, typer.Option(
+    "--device", "-d", help="auto (CUDA > MPS > CPU), cpu, cuda, cuda:N or mps.")]
+PrecisionOption = Annotated[Precision, typer.Option(
+    "--precision", help="auto uses fp16/bf16 only where the device runs them correctly, never on CPU.")]
+TileOption = Annotated[str, typer.Option(
+    "--tile", callback=_check_tile,
+    help="Tile size in pixels: auto (from free memory), 0 (whole image at once) or N.")]
+TileOverlapOption = Annotated[int, typer.Option(
+    "--tile-overlap", min=0, help="Pixels by which neighbouring tiles overlap (blended, no seams).")]
+BudgetOption = Annotated[float | None, typer.Option(
+    "--budget", min=0.0, max=1.0, help="Fraction of cells the first refinement stage re-works (later stages "
+    "scale with it): lower is faster, higher may be sharper. Default: the preset's.")]
+
+
+@dataclass(frozen=True)
+class EngineOptions:
+    """How to build the Deblurrer: model preset, weights, device, precision and tiling."""
+
+    model: str = "saphnet-s"
+    weights: str | None = None
+    device: str = "auto"
+    precision: Precision = "auto"
+    tile: str = "auto"
+    tile_overlap: int = 32
+    budget: float | None = None
+
+    def load(self) -> Deblurrer:
+        """Build the engine (loads weights; may download them).
+
+        Raises:
+            ValueError: an option the engine rejects.
+            DeblurError: weights or device not available.
+        """
+        return Deblurrer.from_pretrained(
+            self.model,
+            weights=self.weights,
+            device=self.device,
+            precision=self.precision,
+            tile=self.tile if self.tile == "auto" else int(self.tile),
+            tile_overlap=self.tile_overlap,
+            budget=self.budget,
+        )
+
+
+@dataclass(frozen=True)
+class OutputOptions:
+    """Where and how results are written."""
+
+    out: Path | None = None
+    format: str = "auto"
+    quality: int = 95
+    suffix: str | None = None
+    skip_existing: bool = False
+    overwrite: bool = False

@@ -1,0 +1,285 @@
+"""`deblur run`: deblur photos and folders of photos (parse, call, print; the work is in engine and io)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Literal
+
+import typer
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+from ..engine import Deblurrer
+from ..errors import DeblurError
+from ..io import (
+    DEFAULT_SUFFIX,
+    IMAGE_EXTENSIONS,
+    InputFile,
+    find_inputs,
+    output_path,
+    read_image,
+    write_image,
+)
+from ..viz import VIEWS, write_visualisations
+from .console import Terminal
+from .options import (
+    BudgetOption,
+    DeviceOption,
+    EngineOptions,
+    ModelOption,
+    OutputOptions,
+    PrecisionOption,
+    TileOption,
+    TileOverlapOption,
+    WeightsOption,
+)
+
+OutputFormat = Literal["auto", "png", "jpg", "tiff", "webp"]
+
+
+def _check_views(value: str | None) -> str | None:
+    if value is None:
+        return None
+    unknown = [v for v in _views(value) if v not in VIEWS]
+    if unknown:
+        raise typer.BadParameter(f"unknown view(s) {', '.join(unknown)}; choose from {', '.join(VIEWS)}, all")
+    return value
+
+
+def _views(value: str | None) -> tuple[str, ...]:
+    names = [v.strip() for v in (value or "").split(",") if v.strip()]
+    return tuple(VIEWS) if "all" in names else tuple(names)
+
+
+@dataclass
+class _Job:
+    """One input and what the plan says about it: its output, or why it is skipped or cannot run."""
+
+    item: InputFile
+    target: Path | None = None
+    skipped: str | None = None
+    failed: str | None = None
+
+
+@dataclass
+class _Summary:
+    done: list[Path] = field(default_factory=list)
+    skipped: list[tuple[Path, str]] = field(default_factory=list)
+    failed: list[tuple[Path, str]] = field(default_factory=list)
+
+
+class _TileProgress:
+    """The `progress(done_tiles, total_tiles)` callback: a sub-bar shown only for images cut into tiles."""
+
+    def __init__(self, progress: Progress) -> None:
+        self.progress = progress
+        self.task: int | None = None
+
+    def __call__(self, done: int, total: int) -> None:
+        if total <= 1:
+            return
+        if self.task is None:
+            self.task = self.progress.add_task("  tiles", total=total)
+        self.progress.update(self.task, completed=done, total=total)
+
+    def finish(self) -> None:
+        if self.task is not None:
+            self.progress.remove_task(self.task)
+            self.task = None
+
+
+def run(
+    inputs: Annotated[list[Path], typer.Argument(help="Photos and/or folders of photos.")],
+    out: Annotated[Path | None, typer.Option(
+        "--output", "-o", help="Folder for the results, mirroring the input folders (or, for one photo, "
+        "the output file itself). Default: beside each photo as <stem>_deblurred.<ext>.")] = None,
+    recursive: Annotated[bool, typer.Option("--recursive", "-r", help="Walk into subfolders.")] = False,
+    model: ModelOption = "saphnet-s",
+    weights: WeightsOption = None,
+    device: DeviceOption = "auto",
+    precision: PrecisionOption = "auto",
+    tile: TileOption = "auto",
+    tile_overlap: TileOverlapOption = 32,
+    budget: BudgetOption = None,
+    format: Annotated[OutputFormat, typer.Option(
+        "--format", "-f", help="Output format; auto keeps each photo's own.")] = "auto",
+    quality: Annotated[int, typer.Option(
+        min=1, max=100, help="JPEG/WebP quality (WebP at 100: lossless).")] = 95,
+    suffix: Annotated[str | None, typer.Option(
+        help="Added to each output's stem. Default: _deblurred beside the photo, none with -o.")] = None,
+    skip_existing: Annotated[bool, typer.Option(
+        "--skip-existing", help="Skip photos whose output exists.")] = False,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace existing outputs.")] = False,
+    viz: Annotated[str | None, typer.Option(
+        callback=_check_views, help=f"Also draw these views, comma-separated: {', '.join(VIEWS)} or all; "
+        "written as <output stem>.<view>.png.")] = None,
+    quiet: Annotated[bool, typer.Option(
+        "--quiet", "-q", help="No progress bar or summary; errors and warnings only.")] = False,
+    verbose: Annotated[int, typer.Option(
+        "--verbose", "-v", count=True, help="More detail (-vv: debug).")] = 0,
+) -> None:
+    """Deblur photos, and folders of photos.
+
+    Each result keeps its photo's size, bit depth, channels, ICC profile and EXIF. Inputs are never written
+    to; outputs appear whole or not at all. Exit code: 0 all done, 1 some failed, 2 bad usage, 130 stopped.
+    """
+    if skip_existing and overwrite:
+        raise typer.BadParameter("choose one of them", param_hint="'--skip-existing' / '--overwrite'")
+    if suffix == "" and out is None:
+        raise typer.BadParameter("an empty suffix needs -o DIR: the result would replace the photo",
+                                 param_hint="'--suffix'")
+    term = Terminal(quiet=quiet, verbose=verbose)
+    engine = EngineOptions(model=model, weights=weights, device=device, precision=precision, tile=tile,
+                           tile_overlap=tile_overlap, budget=budget)
+    output = OutputOptions(out=out, format=format, quality=quality, suffix=suffix,
+                           skip_existing=skip_existing, overwrite=overwrite)
+    with term.logging():
+        code = _run(inputs, recursive=recursive, engine=engine, output=output, views=_views(viz), term=term)
+    raise typer.Exit(code)
+
+
+def _run(inputs: list[Path], *, recursive: bool, engine: EngineOptions, output: OutputOptions,
+         views: tuple[str, ...], term: Terminal) -> int:
+    file_target = _single_file_target(inputs, output.out)
+    exclude = [output.out] if output.out is not None and file_target is None else []
+    items = find_inputs(inputs, recursive=recursive, skip_suffix=output.suffix or DEFAULT_SUFFIX,
+                        exclude=exclude)
+    if not items:
+        hint = "" if recursive else " (--recursive walks subfolders)"
+        where = ", ".join(map(str, inputs))
+        raise typer.BadParameter(f"no images found in {where}{hint}", param_hint="INPUTS")
+    jobs = _plan(items, output, file_target)
+    summary = _Summary()
+    for job in jobs:
+        if job.skipped:
+            summary.skipped.append((job.item.path, job.skipped))
+        elif job.failed:
+            summary.failed.append((job.item.path, job.failed))
+            term.error(job.failed)
+    todo = [job for job in jobs if job.target is not None and not job.skipped and not job.failed]
+    try:
+        if todo:
+            deblurrer = _load(engine, term)
+            if deblurrer is None:
+                return 1
+            _deblur_all(todo, deblurrer, output, views, term, summary)
+    except KeyboardInterrupt:
+        term.err.print(f"stopped: {len(summary.done)} of {len(todo)} photos done; no partial file was left",
+                       markup=False)
+        return 130
+    _report(jobs, summary, term)
+    return 1 if summary.failed else 0
+
+
+def _single_file_target(inputs: list[Path], out: Path | None) -> Path | None:
+    """`-o photo.png` with one input photo names the output file itself rather than a folder."""
+    if out is None or len(inputs) != 1 or inputs[0].is_dir() or out.is_dir():
+        return None
+    return out if out.suffix.lower() in IMAGE_EXTENSIONS else None
+
+
+def _plan(items: list[InputFile], output: OutputOptions, file_target: Path | None) -> list[_Job]:
+    jobs: list[_Job] = []
+    claimed: dict[Path, Path] = {}
+    for item in items:
+        job = _Job(item)
+        jobs.append(job)
+        try:
+            job.target = file_target or output_path(item, out_dir=output.out, suffix=output.suffix,
+                                                    format=output.format)
+        except DeblurError as exc:
+            job.failed = str(exc)
+            continue
+        key = job.target.resolve()
+        if key == item.path.resolve():
+            job.failed = f"{item.path}: its output would overwrite the input"
+        elif key in claimed:
+            job.failed = (f"{item.path}: same output {job.target} as {claimed[key]}; "
+                          "use --format auto or a --suffix")
+        elif job.target.exists() and output.skip_existing:
+            job.skipped = f"{job.target} exists"
+        elif job.target.exists() and not output.overwrite:
+            job.failed = f"{job.target}: already exists (use --overwrite to replace it or --skip-existing)"
+        claimed.setdefault(key, item.path)
+    return jobs
+
+
+def _load(engine: EngineOptions, term: Terminal) -> Deblurrer | None:
+    try:
+        deblurrer = engine.load()
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    except DeblurError as exc:
+        term.error(str(exc))
+        return None
+    if deblurrer.untrained:
+        term.warn(f"{engine.model} has no trained weights yet: the network is UNTRAINED and its results are "
+                  "not deblurred (see `deblur weights list`, or pass --weights)")
+    return deblurrer
+
+
+def _deblur_all(todo: list[_Job], deblurrer: Deblurrer, output: OutputOptions, views: tuple[str, ...],
+                term: Terminal, summary: _Summary) -> None:
+    columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn())
+    with Progress(*columns, console=term.err, disable=term.quiet or not term.err.is_terminal) as progress:
+        files = progress.add_task("deblurring", total=len(todo))
+        tiles = _TileProgress(progress)
+        for job in todo:
+            progress.update(files, description=job.item.relative.as_posix())
+            try:
+                _deblur_one(job, deblurrer, output, views, tiles)
+                summary.done.append(job.item.path)
+                term.detail(f"wrote {job.target}")
+            except (DeblurError, ValueError, MemoryError) as exc:
+                reason = _reason(job.item.path, exc)
+                summary.failed.append((job.item.path, reason))
+                term.error(reason)
+            finally:
+                tiles.finish()
+                progress.advance(files)
+
+
+def _deblur_one(job: _Job, deblurrer: Deblurrer, output: OutputOptions, views: tuple[str, ...],
+                tiles: _TileProgress) -> None:
+    if job.target is None:
+        raise ValueError(f"{job.item.path}: no output planned")
+    image = read_image(job.item.path)
+    if views:
+        result, maps = deblurrer.restore_with_maps(image.pixels, progress=tiles)
+    else:
+        result = deblurrer.restore(image.pixels, progress=tiles)
+    fmt = None if output.format == "auto" else output.format
+    write_image(job.target, result, like=image, format=fmt, quality=output.quality,
+                overwrite=output.overwrite)
+    if views:
+        write_visualisations(image.pixels, result, maps, job.target.with_suffix(""), views,
+                             overwrite=output.overwrite)
+
+
+def _reason(path: Path, exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    if not text:
+        text = "out of memory" if isinstance(exc, MemoryError) else type(exc).__name__
+    return text if str(path) in text else f"{path}: {text}"
+
+
+def _report(jobs: list[_Job], summary: _Summary, term: Terminal) -> None:
+    if len(jobs) == 1 and summary.done:
+        term.say(f"wrote {jobs[0].target}")
+        return
+    if len(jobs) == 1 and not summary.skipped:
+        return  # the one error is already on stderr
+    term.say(f"{len(summary.done)} done, {len(summary.skipped)} skipped, {len(summary.failed)} failed")
+    for path, reason in summary.skipped:
+        term.say(f"  skipped {path}: {reason}")
+    for _path, reason in summary.failed:
+        term.say(f"  failed  {reason}")
