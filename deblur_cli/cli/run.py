@@ -97,7 +97,7 @@ class _TileProgress:
 
 
 def run(
-    inputs: Annotated[list[Path], typer.Argument(help="Photos and/or folders of photos.")],
+    inputs: Annotated[list[Path], typer.Argument(metavar="INPUT", help="Photos and/or photo folders.")],
     out: Annotated[Path | None, typer.Option(
         "--output", "-o", help="Folder for the results, mirroring the input folders (or, for one photo, "
         "the output file itself). Default: beside each photo as <stem>_deblurred.<ext>.")] = None,
