@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from .. import __version__
+from .heatmap import heatmap
 from .info import info
 from .run import run
 from .weights import app as weights_app
@@ -24,6 +25,7 @@ app = typer.Typer(
 )
 app.command("run")(run)
 app.command("info")(info)
+app.command("heatmap")(heatmap)
 app.add_typer(weights_app, name="weights")
 
 _ROOT_OPTIONS = frozenset({"-h", "--help", "--version"})

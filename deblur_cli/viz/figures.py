@@ -106,7 +106,7 @@ def render_attention(photo_rgb: np.ndarray, maps: Maps, *, name: str | None = No
     tile = (max(1, round(photo[0] * tile_w / photo[1])), tile_w)
     shown = cv2.resize(photo_rgb, tile[::-1], interpolation=cv2.INTER_AREA) if tile != photo else photo_rgb
     base = cv.dimmed_gray(shown)
-    scale = map_scale(maps, h, photo[0])
+    scale = map_scale(maps, key, h, photo[0])
     size = cv.font_size_for(max(tile[0], 240))
     tiles = []
     for m, plane in enumerate(maps_m):
@@ -152,7 +152,7 @@ def render_offsets(photo_rgb: np.ndarray, maps: Maps, *, name: str | None = None
     field = mean_offset(maps.offsets[key])
     taps = np.asarray(maps.offsets[key]).shape[0] // 2
     shown, photo, display = _frame(photo_rgb)
-    scale = map_scale(maps, field.shape[1], photo[0])
+    scale = map_scale(maps, key, field.shape[1], photo[0])
     dy = map_on_display(field[0], scale, photo, display) * scale
     dx = map_on_display(field[1], scale, photo, display) * scale
     magnitude = np.hypot(dy, dx)

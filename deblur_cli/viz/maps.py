@@ -27,6 +27,8 @@ class Maps(Protocol):
     """Pixel-dependent filter name -> (2k^2, h, w) offsets, (dy, dx) per tap, in pixels of that map."""
     cell: int
     """Pixels per cell side."""
+    scale: Mapping[str, int]
+    """Photo pixels per map pixel for each attention / offsets name (derived from the shapes if missing)."""
 
 
 def stage_count(maps: Maps) -> int:
@@ -77,11 +79,15 @@ def cells_on_display(grid: np.ndarray, cell: int, photo: tuple[int, int],
     return grid[rows[:, None], cols[None, :]]
 
 
-def map_scale(maps: Maps, map_height: int, photo_height: int) -> int:
-    """Photo pixels per map pixel (a power of two) for a recorded map `map_height` rows tall.
+def map_scale(maps: Maps, name: str, map_height: int, photo_height: int) -> int:
+    """Photo pixels per map pixel for the recorded map `name`, `map_height` rows tall.
 
-    The padded extent the network saw is the cell grid's (rows x cell); maps are that extent divided by 2^s.
+    Taken from `maps.scale` when the engine recorded it; otherwise the power of two that takes the map to
+    the cell grid's extent (rows x cell), which covers the photo as the network saw it.
     """
+    recorded = getattr(maps, "scale", {}).get(name)
+    if recorded:
+        return int(recorded)
     extent = max(int(np.asarray(maps.difficulty).shape[1]) * maps.cell, photo_height)
     return 2 ** max(0, round(math.log2(extent / max(map_height, 1))))
 

@@ -73,7 +73,8 @@ def save_raw_maps(maps: Maps, out_stem: Path, *, overwrite: bool = False) -> Pat
     """Write the maps at the model's resolution to `<out_stem>.maps.npz` and return that path.
 
     Keys: `difficulty` (S-1, h, w) float32, `chosen` (S-1, h, w) bool, `cell` (int), and one
-    `attention/<name>` (M, h', w') and `offsets/<name>` (2k^2, h', w') per recorded map.
+    `attention/<name>` (M, h', w') and `offsets/<name>` (2k^2, h', w') per recorded map, with
+    `scale/<name>` (photo pixels per map pixel) where the maps carry it.
 
     Raises:
         OutputExistsError: the file exists and `overwrite` is False.
@@ -88,6 +89,8 @@ def save_raw_maps(maps: Maps, out_stem: Path, *, overwrite: bool = False) -> Pat
     }
     arrays.update({f"attention/{k}": np.asarray(v, dtype=np.float32) for k, v in maps.attention.items()})
     arrays.update({f"offsets/{k}": np.asarray(v, dtype=np.float32) for k, v in maps.offsets.items()})
+    scales = getattr(maps, "scale", {})
+    arrays.update({f"scale/{k}": np.asarray(s, dtype=np.int64) for k, s in scales.items()})
 
     def save(handle: str) -> None:
         with open(handle, "wb") as f:

@@ -17,6 +17,7 @@ class HandMaps:
     attention: dict[str, np.ndarray] = field(default_factory=dict)
     offsets: dict[str, np.ndarray] = field(default_factory=dict)
     cell: int = 8
+    scale: dict[str, int] = field(default_factory=dict)
 
 
 def make_maps(height: int = 40, width: int = 56, *, cell: int = 8, stages: int = 3, maps_m: int = 4,

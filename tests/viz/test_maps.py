@@ -53,9 +53,11 @@ def test_map_is_area_averaged_on_a_coarser_display() -> None:
 
 def test_map_scale_from_the_cell_grid(maps_for) -> None:
     maps = maps_for(37, 53, cell=8)  # grid covers 40 x 56
-    assert map_scale(maps, 40, 37) == 1
-    assert map_scale(maps, 20, 37) == 2
-    assert map_scale(maps, 10, 37) == 4
+    assert map_scale(maps, "a", 40, 37) == 1
+    assert map_scale(maps, "a", 20, 37) == 2
+    assert map_scale(maps, "a", 10, 37) == 4
+    maps.scale = {"a": 8}  # what the engine recorded wins
+    assert map_scale(maps, "a", 10, 37) == 8
 
 
 def test_stage_numbers(maps_for) -> None:

@@ -61,6 +61,7 @@ def test_raw_maps_npz(tmp_path: Path, maps_for) -> None:
     maps = maps_for(40, 56, cell=8, stages=3, maps_m=4, taps=9)
     maps.difficulty[1, 2, 3] = 0.25
     maps.chosen[0, 4, 6] = True
+    maps.scale = {k: 2 if ".stacks.1." in k else 1 for k in [*maps.attention, *maps.offsets]}
     path = save_raw_maps(maps, tmp_path / "shot")
     assert path == tmp_path / "shot.maps.npz"
     with np.load(path) as raw:
@@ -75,6 +76,7 @@ def test_raw_maps_npz(tmp_path: Path, maps_for) -> None:
         name = "hierarchy.decoders.0.stacks.1.blocks.0.capm"
         assert raw[f"attention/{name}.global_branch"].shape == (4, 20, 28)
         assert raw[f"offsets/{name}.local_branch"].shape == (18, 20, 28)
+        assert int(raw[f"scale/{name}.local_branch"]) == 2
     with pytest.raises(OutputExistsError):
         save_raw_maps(maps, tmp_path / "shot")
     assert save_raw_maps(maps, tmp_path / "shot", overwrite=True) == path
