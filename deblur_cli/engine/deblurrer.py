@@ -197,8 +197,8 @@ class Deblurrer:
             x = torch.from_numpy(to_network(img[y0:y1, x0:x1]))[None].to(self.device, self.dtype)
             out = self.model(pad_to_multiple(x, multiple), record=record, budget=self.budget)
             image = out.image[0, :, :h, :w].float()
-            if gray:
-                image = image.mean(dim=0, keepdim=True)
+            if gray:  # the mean of the three channels as an RGB result would show them
+                image = image.clamp(0.0, 1.0).mean(dim=0, keepdim=True)
             layers = {"image": (1, image.cpu().numpy())}
             if record:
                 layers.update(_map_layers(out, h, w, cell, map_names))
