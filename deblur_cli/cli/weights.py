@@ -40,14 +40,15 @@ PresetArg = Annotated[str, typer.Argument(help="Preset name, e.g. saphnet-s.", c
 @app.command("list")
 def list_() -> None:
     """List presets: where each one's weights resolve from, their size and checksum state (no network)."""
-    table = Table("preset", "resolves from", "size", "checksum", "file")
+    table = Table("preset", "resolves from", "size", "checksum", "file or repo")
     try:
         for preset, record in PRETRAINED.items():
             files = local_files(preset)
             first = files[0] if files else None
             checksum = first.state if first else ("recorded" if record.published else "none recorded")
+            where = str(first.path) if first else f"{record.repo_id}@{record.revision}"
             table.add_row(preset, resolves_from(preset, files), _size(first.size) if first else "-", checksum,
-                          str(first.path) if first else "-")
+                          where)
     except DeblurError as exc:
         _fail(str(exc))
     Console().print(table)

@@ -197,15 +197,12 @@ def local_files(preset: str) -> list[LocalFile]:
     return files
 
 
-def resolves_from(preset: str, files: list[LocalFile]) -> str:
-    """Where `load_model(preset=...)` would take the weights from, judged without the network."""
-    usable = [f for f in files if f.state != "mismatch"]
-    if files and files[0].kind == "bundled":
-        return "bundled" if usable and usable[0] is files[0] else "bundled (refused: checksum mismatch)"
+def resolves_from(preset: str, files: list[LocalFile]) -> Literal[SourceKind, "refused"]:
+    """Where `load_model(preset=...)` would take the weights from, judged without the network: the first
+    local file (bundled before cache; "refused" if its checksum is wrong), else a download or untrained."""
     if files:
-        return "cache" if usable else "cache (refused: checksum mismatch)"
-    record = get_record(preset)
-    return f"download {record.repo_id}@{record.revision}" if record.published else "untrained"
+        return "refused" if files[0].state == "mismatch" else files[0].kind
+    return "download" if get_record(preset).published else "untrained"
 
 
 @dataclass(frozen=True)
