@@ -144,7 +144,7 @@ class SharpFolderDataset(_SeededDataset):
         config: SynthesisConfig | None = None,
         length: int | None = None,
         seed: int = 0,
-        margin: int = 32,
+        margin: int = 40,
         scale: tuple[float, float] = (0.5, 1.0),
         augment: bool = True,
         include: Sequence[str] | None = None,

@@ -32,7 +32,7 @@ class SynthesisConfig:
 
     n_frames: tuple[int, int] = (7, 13)
     """Frames averaged (inclusive range), as in GoPro's 7-13 frames at 240 fps."""
-    blur_length: tuple[float, float] = (0.01, 0.1)
+    blur_length: tuple[float, float] = (0.01, 0.15)
     """Camera path length over the exposure (pixels / longer side)."""
     shake: tuple[float, float] = (0.0, 0.4)
     """Boracchi-Foi 'anxiety': 0 gives a straight sweep, higher values a jittery, curved path."""
@@ -68,9 +68,9 @@ class SynthesisConfig:
     """Linear-light gain of the brightest pixels before the final clip."""
     noise_probability: float = 0.9
     """Probability of adding sensor noise."""
-    shot_noise: tuple[float, float] = (1e-4, 1e-2)
+    shot_noise: tuple[float, float] = (1e-4, 5e-3)
     """Poisson gain a in var = a x + b (linear light; log-uniform)."""
-    read_noise: tuple[float, float] = (5e-4, 1e-2)
+    read_noise: tuple[float, float] = (5e-4, 5e-3)
     """Read-noise standard deviation sqrt(b) (linear light; log-uniform)."""
     quantize: bool = True
     """Round the blurred image to 8 bits, as every camera file is."""
