@@ -313,6 +313,8 @@ def synthesize(
         for _ in range(int(rng.integers(1, 3))):
             center = np.array([rng.uniform(0, w), rng.uniform(0, h)])
             mask = _blob_mask(rng, (h, w), center, float(rng.uniform(*config.object_size)) * longer)
+            if not mask.any():  # too small to cover a pixel (tiny images)
+                continue
             source = np.array([rng.uniform(0, w), rng.uniform(0, h)])
             dx, dy = center - source
             texture = _warp(lin, np.array([[1.0, 0.0, dx], [0.0, 1.0, dy], [0.0, 0.0, 1.0]]), size)
