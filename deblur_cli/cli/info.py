@@ -10,6 +10,7 @@ import torch
 from rich.table import Table
 
 from .. import __version__
+from ..engine.devices import resolve_device
 from ..errors import DeblurError
 from ..model import list_presets
 from ..weights import get_record, local_files
@@ -64,4 +65,5 @@ def _devices() -> list[tuple[str, str]]:
         rows.append(("cuda", f"not available ({build})"))
     rows.append(("mps", "available" if torch.backends.mps.is_available() else "not available"))
     rows.append(("cpu", f"{torch.get_num_threads()} torch threads, {os.cpu_count()} logical cores"))
+    rows.append(("auto", f"runs on {resolve_device('auto')}"))
     return rows

@@ -14,7 +14,10 @@ def test_info_lists_versions_devices_and_presets() -> None:
     result = CliRunner().invoke(app, ["info"])
     assert result.exit_code == 0, result.output
     assert __version__ in result.stdout and torch.__version__ in result.stdout
-    assert "cpu" in result.stdout and "threads" in result.stdout
+    assert "threads" in result.stdout
+    mps = torch.backends.mps.is_available()
+    expected = "cuda:0" if torch.cuda.is_available() else "mps" if mps else "cpu"
+    assert f"runs on {expected}" in result.stdout
     for preset in list_presets():
         assert preset in result.stdout
 
