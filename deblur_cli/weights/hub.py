@@ -9,7 +9,7 @@ import logging
 import re
 from pathlib import Path
 
-from huggingface_hub import HfApi, constants, get_token, hf_hub_download
+from huggingface_hub import HfApi, constants, get_token, hf_hub_download, try_to_load_from_cache
 from huggingface_hub.errors import (
     EntryNotFoundError,
     GatedRepoError,
@@ -105,11 +105,27 @@ def _reason(exc: BaseException, repo_id: str, filename: str, revision: str) -> s
     return f"download of {filename} from {where} failed: {_first_line(exc)}"
 
 
-def fetch(repo_id: str, filename: str, *, revision: str, local_only: bool = False, force: bool = False,
+def cached(repo_id: str, filename: str, *, revision: str) -> Path | None:
+    """Path of `filename` from `repo_id` at `revision` if the Hugging Face cache holds it, else None.
+
+    Reads the cache only (`try_to_load_from_cache`): unlike `hf_hub_download(local_files_only=True)` it builds
+    no request headers, whose user-agent lookup in huggingface_hub 2.x may itself query the Hub once a day.
+
+    Raises:
+        WeightsError: `repo_id` or `revision` is malformed (HFValidationError).
+    """
+    try:
+        path = try_to_load_from_cache(repo_id, filename, revision=revision)
+    except (HFValidationError, ValueError) as exc:
+        raise WeightsError(_reason(exc, repo_id, filename, revision)) from None
+    return Path(path) if isinstance(path, str) else None
+
+
+def fetch(repo_id: str, filename: str, *, revision: str, force: bool = False,
           missing_ok: bool = False) -> Path | None:
     """Path of `filename` from `repo_id` at `revision` in the Hugging Face cache, downloading it (with the
-    Hub's progress bar) unless `local_only`. Returns None when `local_only` and the file is not cached, or
-    when `missing_ok` and the repository has no such file (or, offline, the cache has none).
+    Hub's progress bar) if needed or if `force`. Returns None only when `missing_ok` and the repository has
+    no such file (or, offline, the cache has none).
 
     Raises:
         WeightsError: wrapping RepositoryNotFoundError, GatedRepoError, RevisionNotFoundError,
@@ -117,10 +133,9 @@ def fetch(repo_id: str, filename: str, *, revision: str, local_only: bool = Fals
             client's connection/timeout errors, and OSError (e.g. a download shorter than announced).
     """
     try:
-        path = hf_hub_download(repo_id, filename, revision=revision, local_files_only=local_only,
-                               force_download=force)
+        path = hf_hub_download(repo_id, filename, revision=revision, force_download=force)
     except LocalEntryNotFoundError as exc:
-        if local_only or (missing_ok and is_offline()):
+        if missing_ok and is_offline():
             return None
         raise WeightsError(_reason(exc, repo_id, filename, revision)) from None
     except EntryNotFoundError as exc:

@@ -119,19 +119,18 @@ def _load_path(path: Path, preset: str) -> tuple[SAPHNet, WeightsSource]:
 
 def _load_repo(repo_id: str, revision: str, preset: str, record: PretrainedRecord | None, *, offline: bool,
                allow_untrained: bool) -> tuple[SAPHNet, WeightsSource]:
-    weights = hub.fetch(repo_id, WEIGHTS_NAME, revision=revision, local_only=True)
+    weights = hub.cached(repo_id, WEIGHTS_NAME, revision=revision)
     kind: SourceKind = "cache"
     if weights is None:
         if allow_untrained:
-            logger.warning("no trained weights for %s are published, bundled or cached: using an untrained "
-                           "network", preset)
+            logger.info("no trained weights for %s published, bundled or cached: untrained network", preset)
             return create_model(preset).eval(), WeightsSource(kind="untrained", preset=preset)
         if offline:
             raise WeightsError(f"{WEIGHTS_NAME} of {repo_id}@{revision} is not in the Hugging Face cache "
                                f"({hub.cache_dir()}) and offline mode is on")
         weights = hub.fetch(repo_id, WEIGHTS_NAME, revision=revision)
         kind = "download"
-    config = hub.fetch(repo_id, CONFIG_NAME, revision=revision, local_only=True)
+    config = hub.cached(repo_id, CONFIG_NAME, revision=revision)
     if config is None and not offline:
         config = hub.fetch(repo_id, CONFIG_NAME, revision=revision, missing_ok=True)
     return _load_file(weights, config, preset, record, kind, repo_id, revision)
@@ -187,7 +186,7 @@ def local_files(preset: str) -> list[LocalFile]:
     bundled = bundled_dir(preset) / WEIGHTS_NAME
     if bundled.is_file():
         found.append(("bundled", bundled))
-    cached = hub.fetch(record.repo_id, WEIGHTS_NAME, revision=record.revision, local_only=True)
+    cached = hub.cached(record.repo_id, WEIGHTS_NAME, revision=record.revision)
     if cached is not None:
         found.append(("cache", cached))
     files = []
@@ -231,12 +230,12 @@ def pull(preset: str, *, repo_id: str | None = None, revision: str | None = None
     revision = revision or (record.revision if repo_id == record.repo_id else "main")
     own = record if (repo_id, revision) == (record.repo_id, record.revision) else None
     weights = hub.fetch(repo_id, WEIGHTS_NAME, revision=revision, force=force)
-    _verified(weights, own, "download")  # before anything else, so a bad file is reported as such
-    config = hub.fetch(repo_id, CONFIG_NAME, revision=revision, force=force, missing_ok=True)
+    digest, verified = _verified(weights, own, "download")  # first, so a bad file is reported as such
+    config_path = hub.fetch(repo_id, CONFIG_NAME, revision=revision, force=force, missing_ok=True)
     hub.fetch(repo_id, CARD_NAME, revision=revision, force=force, missing_ok=True)
-    _model, source = _load_file(weights, config, preset, own, "download", repo_id, revision)
-    return PullResult(path=weights, repo_id=repo_id, revision=revision, sha256=source.sha256 or "",
-                      verified=source.verified)
+    config, _ = _config_for(config_path, preset)
+    load_weights(config, weights)
+    return PullResult(path=weights, repo_id=repo_id, revision=revision, sha256=digest, verified=verified)
 
 
 def push(preset: str, repo_id: str, *, folder: Path | None = None, private: bool = False) -> str:
