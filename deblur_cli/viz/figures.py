@@ -107,7 +107,7 @@ def render_attention(photo_rgb: np.ndarray, maps: Maps, *, name: str | None = No
     shown = cv2.resize(photo_rgb, tile[::-1], interpolation=cv2.INTER_AREA) if tile != photo else photo_rgb
     base = cv.dimmed_gray(shown)
     scale = map_scale(maps, key, h, photo[0])
-    size = cv.font_size_for(max(tile[0], 240))
+    size = int(np.clip(round(tile[1] * 0.045), 12, 40))
     tiles = []
     for m, plane in enumerate(maps_m):
         values = map_on_display(plane, scale, photo, tile)
@@ -170,7 +170,7 @@ def render_offsets(photo_rgb: np.ndarray, maps: Maps, *, name: str | None = None
                                 for i, t in enumerate(lines)])
     side = cv.vstack([wheel, text])
     body = cv.hstack([panel, side], gap=size // 2)
-    return cv.titled(body, f"filter offsets: {key}", size)
+    return cv.titled(body, f"filter offsets: {key}  (1 map px = {scale} photo px)", size)
 
 
 def _draw_arrows(panel: np.ndarray, dy: np.ndarray, dx: np.ndarray, limit: float) -> None:

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import logging
 import os
-import tempfile
+import uuid
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
@@ -92,11 +93,7 @@ def save_raw_maps(maps: Maps, out_stem: Path, *, overwrite: bool = False) -> Pat
     scales = getattr(maps, "scale", {})
     arrays.update({f"scale/{k}": np.asarray(s, dtype=np.int64) for k, s in scales.items()})
 
-    def save(handle: str) -> None:
-        with open(handle, "wb") as f:
-            np.savez_compressed(f, **arrays)
-
-    _atomic_write(target, save)
+    _atomic_write(target, lambda f: np.savez_compressed(f, **arrays))
     return target
 
 
@@ -106,19 +103,16 @@ def _refuse_existing(paths: Sequence[Path], overwrite: bool) -> None:
         raise OutputExistsError(f"{existing[0]} exists (use --overwrite to replace it)")
 
 
-def _atomic_write(path: Path, save: Callable[[str], None]) -> None:
-    """Run `save(temp_path)` on a temporary file in `path`'s folder, then rename it over `path`."""
+def _atomic_write(path: Path, save: Callable[[BinaryIO], None]) -> None:
+    """Run `save(file)` on a new file beside `path` (plain permissions under the umask), then rename it
+    over `path`, so a reader never sees a partial file."""
+    temp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:12]}.tmp")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        os.close(fd)
-    except OSError as exc:
-        raise ImageWriteError(f"{path}: {exc.strerror or exc}") from exc
-    try:
-        save(temp)
+        with open(temp, "xb") as f:
+            save(f)
         os.replace(temp, path)
     except OSError as exc:
         raise ImageWriteError(f"{path}: {exc.strerror or exc}") from exc
     finally:
-        if os.path.exists(temp):
-            os.remove(temp)
+        temp.unlink(missing_ok=True)

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -64,6 +65,10 @@ def test_raw_maps_npz(tmp_path: Path, maps_for) -> None:
     maps.scale = {k: 2 if ".stacks.1." in k else 1 for k in [*maps.attention, *maps.offsets]}
     path = save_raw_maps(maps, tmp_path / "shot")
     assert path == tmp_path / "shot.maps.npz"
+    umask = os.umask(0o022)
+    os.umask(umask)
+    assert path.stat().st_mode & 0o777 == 0o666 & ~umask  # a plain file, not a private temp file
+    assert [p.name for p in tmp_path.iterdir()] == ["shot.maps.npz"]
     with np.load(path) as raw:
         assert raw["difficulty"].shape == (2, 5, 7) and raw["difficulty"].dtype == np.float32
         assert raw["difficulty"][1, 2, 3] == pytest.approx(0.25)
