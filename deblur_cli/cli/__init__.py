@@ -12,6 +12,7 @@ from .. import __version__
 from .heatmap import heatmap
 from .info import info
 from .run import run
+from .train import evaluate, train
 from .weights import app as weights_app
 
 app = typer.Typer(
@@ -27,6 +28,8 @@ app.command("run")(run)
 app.command("info")(info)
 app.command("heatmap")(heatmap)
 app.add_typer(weights_app, name="weights")
+app.command("train")(train)
+app.command("eval")(evaluate)
 
 _ROOT_OPTIONS = frozenset({"-h", "--help", "--version"})
 

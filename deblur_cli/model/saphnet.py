@@ -42,6 +42,8 @@ class SAPHNetOutput:
     """Per refinement stage: N x K chosen cell numbers (raster order)."""
     log_probs: list[torch.Tensor] = field(default_factory=list)
     """Per refinement stage: N x K log P_s of the chosen cells, for the policy-gradient loss."""
+    logits: list[torch.Tensor] = field(default_factory=list)
+    """Per refinement stage: N x 1 x h x w policy logits (with gradient), for the entropy bonus."""
 
 
 class SAPHNet(nn.Module):
@@ -120,6 +122,7 @@ class SAPHNet(nn.Module):
                 k = math.ceil(fractions[s] * grid.count)
                 cells, log_probs = choose_cells(logits, k, sample=self.training, selection=selection)
                 difficulty = torch.sigmoid(logits.detach().float())
+                out.logits.append(logits)
             else:
                 cells = torch.arange(grid.count, device=x.device).expand(n, -1)
                 log_probs = torch.zeros(cells.shape, device=x.device)

@@ -1,0 +1,188 @@
+"""`deblur train` and `deblur eval`: parse, call the trainer or the evaluator, print."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ..errors import DeblurError
+from .console import Terminal
+from .options import (
+    BudgetOption,
+    DeviceOption,
+    EngineOptions,
+    ModelOption,
+    PrecisionOption,
+    TileOption,
+    TileOverlapOption,
+    WeightsOption,
+)
+
+Dirs = Annotated[list[Path] | None, typer.Option(exists=True, file_okay=False)]
+
+
+def train(
+    out: Annotated[Path, typer.Option("--out", "-o", help="Run folder: checkpoint, log, best export.")],
+    preset: Annotated[str, typer.Option("--preset", help="Network preset to train.")] = "saphnet-s",
+    sharp: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--sharp", exists=True, file_okay=False, help="Folder of sharp photos, blurred on the fly."
+        ),
+    ] = None,
+    sharp_exclude: Annotated[
+        list[str] | None, typer.Option(help="Glob of photos held out of training.")
+    ] = None,
+    frames: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--frames", exists=True, file_okay=False, help="Raw high-frame-rate frames (GoPro recipe)."
+        ),
+    ] = None,
+    pairs: Annotated[
+        list[Path] | None,
+        typer.Option("--pairs", exists=True, file_okay=False, help="GoPro-layout folder (blur/ + sharp/)."),
+    ] = None,
+    val_sharp: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--val-sharp",
+            exists=True,
+            file_okay=False,
+            help="Held-out photos for a synthetic validation set.",
+        ),
+    ] = None,
+    val_include: Annotated[list[str] | None, typer.Option(help="Glob picking the validation photos.")] = None,
+    steps: Annotated[int, typer.Option(min=1)] = 20000,
+    crop: Annotated[int, typer.Option(min=16)] = 128,
+    batch_size: Annotated[int, typer.Option(min=1)] = 8,
+    lr: float = 3e-4,
+    warmup: int = 200,
+    stage1_steps: int = 2000,
+    random_steps: int = 2000,
+    ema_decay: float = 0.999,
+    val_every: int = 500,
+    checkpoint_every: int = 100,
+    seed: int = 0,
+    threads: Annotated[int, typer.Option(help="CPU threads for torch (0 = default).")] = 0,
+    time_limit: Annotated[
+        float | None, typer.Option(help="Stop (with a checkpoint) after this many seconds.")
+    ] = None,
+    resume: Annotated[bool, typer.Option(help="Continue from OUT/checkpoint.pt if it exists.")] = True,
+    export: Annotated[
+        Path | None,
+        typer.Option(help="At the end, write the EMA weights here (config.json + model.safetensors)."),
+    ] = None,
+    device: Annotated[str | None, typer.Option(help="cpu or cuda[:N]; default: CUDA if present.")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
+) -> None:
+    """Train SAPHNet (runs unchanged under `torchrun` for several GPUs). Resumes exactly from OUT."""
+    from ..train.trainer import CHECKPOINT, TrainConfig, Trainer
+
+    term = Terminal(quiet=quiet)
+    cfg = TrainConfig(
+        preset=preset,
+        sharp_dirs=[str(p) for p in sharp or []],
+        sharp_exclude=list(sharp_exclude or []),
+        frame_dirs=[str(p) for p in frames or []],
+        pair_dirs=[str(p) for p in pairs or []],
+        val_sharp_dirs=[str(p) for p in val_sharp or []],
+        val_include=list(val_include or []),
+        steps=steps,
+        crop=crop,
+        batch_size=batch_size,
+        lr=lr,
+        warmup=warmup,
+        stage1_steps=stage1_steps,
+        random_steps=random_steps,
+        ema_decay=ema_decay,
+        val_every=val_every,
+        checkpoint_every=checkpoint_every,
+        seed=seed,
+        threads=threads,
+    )
+    checkpoint = out / CHECKPOINT
+    log_path = out / "log.jsonl"
+
+    def on_log(record: dict) -> None:
+        with log_path.open("a") as fh:
+            fh.write(json.dumps(record) + "\n")
+        line = (
+            f"step {record['step']}/{steps} {record['phase']} loss {record['loss']:.4f} "
+            f"psnr {record['psnr']:.2f} {record['it_s']:.2f} it/s"
+        )
+        if "val_psnr" in record:
+            line += f" | val {record['val_psnr']:.2f} dB (input {record['val_input_psnr']:.2f})"
+        term.say(line)
+
+    try:
+        if resume and checkpoint.exists():
+            import torch
+
+            saved = torch.load(checkpoint, map_location="cpu", weights_only=False)["config"]
+            cfg = TrainConfig.from_dict(saved)
+        out.mkdir(parents=True, exist_ok=True)
+        trainer = Trainer(cfg, out, device=device, on_log=on_log)
+        if resume and checkpoint.exists():
+            trainer.load_checkpoint(checkpoint)
+            term.say(f"resumed {out} at step {trainer.step}")
+        with term.logging():
+            trainer.run(time_limit=time_limit)
+        if export is not None:
+            digest = trainer.export(export)
+            term.say(f"exported EMA weights to {export} (sha256 {digest})")
+    except (DeblurError, ValueError) as exc:
+        term.error(str(exc))
+        raise typer.Exit(1) from None
+    except KeyboardInterrupt:
+        term.error("interrupted; the checkpoint holds the last finished step")
+        raise typer.Exit(130) from None
+
+
+def evaluate(
+    blur_dir: Annotated[Path, typer.Argument(exists=True, file_okay=False, help="Blurred images.")],
+    sharp_dir: Annotated[
+        Path, typer.Argument(exists=True, file_okay=False, help="Sharp references, same names.")
+    ],
+    model: ModelOption = "saphnet-s",
+    weights: WeightsOption = None,
+    device: DeviceOption = "auto",
+    precision: PrecisionOption = "auto",
+    tile: TileOption = "auto",
+    tile_overlap: TileOverlapOption = 32,
+    budget: BudgetOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
+) -> None:
+    """PSNR/SSIM of every restored image and the mean, against the blurred input's, on full frames."""
+    from ..train.evaluate import evaluate as run_eval
+
+    term = Terminal(quiet=quiet or as_json)
+    options = EngineOptions(model, weights, device, precision, tile, tile_overlap, budget)
+
+    def on_pair(score, done: int, total: int) -> None:
+        term.say(
+            f"[{done}/{total}] {score.name}: {score.psnr:.2f} dB / SSIM {score.ssim:.4f} "
+            f"(input {score.input_psnr:.2f} dB / {score.input_ssim:.4f}) {score.seconds:.1f}s"
+        )
+
+    try:
+        with term.logging():
+            deblurrer = options.load()
+            if deblurrer.untrained:
+                term.warn(f"{model} has no trained weights: scores are the untrained network's")
+            report = run_eval(deblurrer, blur_dir, sharp_dir, on_pair=on_pair)
+    except DeblurError as exc:
+        term.error(str(exc))
+        raise typer.Exit(1) from None
+    if as_json:
+        typer.echo(json.dumps(report.to_dict(), indent=2))
+        return
+    mean = report.to_dict()["mean"]
+    term.say(
+        f"mean over {len(report.pairs)}: {mean['psnr']:.2f} dB / SSIM {mean['ssim']:.4f} "
+        f"(input {mean['input_psnr']:.2f} dB / {mean['input_ssim']:.4f}), {mean['seconds']:.1f}s per image"
+    )

@@ -1,0 +1,101 @@
+"""Training losses: per-stage Charbonnier (+ optional FFT L1) weighted toward refined cells, and
+REINFORCE for the sampling policy (DESIGN.md, "Training")."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+from ..model import SAPHNetOutput
+
+
+def charbonnier(
+    pred: torch.Tensor, target: torch.Tensor, weight: torch.Tensor | None = None, eps: float = 1e-3
+) -> torch.Tensor:
+    """Mean sqrt((pred - target)^2 + eps^2), optionally weighted per pixel (weights normalised to mean 1)."""
+    err = torch.sqrt((pred - target).square() + eps * eps)
+    if weight is None:
+        return err.mean()
+    return (err * weight).sum() / (weight.sum() * pred.shape[1]).clamp(min=1e-8)
+
+
+def fft_l1(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """L1 distance between the 2-D FFT magnitudes (keeps high frequencies honest)."""
+    return (torch.fft.rfft2(pred.float()).abs() - torch.fft.rfft2(target.float()).abs()).abs().mean()
+
+
+def cell_weights(chosen: torch.Tensor, cell: int, size: tuple[int, int], hard_weight: float) -> torch.Tensor:
+    """Per-pixel weights, `hard_weight` on chosen cells and 1 elsewhere, cropped to the image size."""
+    up = F.interpolate(chosen.float(), scale_factor=cell, mode="nearest")
+    return (1.0 + (hard_weight - 1.0) * up)[..., : size[0], : size[1]]
+
+
+def per_cell_error(image: torch.Tensor, target: torch.Tensor, cell: int) -> torch.Tensor:
+    """Mean absolute error of every cell, (N, cells) in raster order; images are padded (replicated) to
+    whole cells the same way."""
+    err = (image - target).abs().mean(dim=1, keepdim=True)
+    h, w = err.shape[-2:]
+    err = F.pad(err, [0, (-w) % cell, 0, (-h) % cell], mode="replicate")
+    return F.avg_pool2d(err, cell).flatten(1)
+
+
+@dataclass(frozen=True)
+class LossWeights:
+    """How the terms of the training loss are weighed."""
+
+    stages: Sequence[float] = (0.5, 0.75, 1.0)
+    """lambda_s per stage (a shorter list is padded with its last value)."""
+    hard_cells: float = 2.0
+    """Weight of the refined (hard) cells in stages >= 2, relative to 1 elsewhere."""
+    fft: float = 0.0
+    """Weight of the optional FFT-magnitude L1 term."""
+    cell_cost: float = 0.0
+    """Reward penalty per refined cell (prices computation)."""
+    entropy: float = 0.01
+    """eta: entropy bonus keeping the policy from collapsing early."""
+
+
+def restoration_loss(
+    out: SAPHNetOutput, target: torch.Tensor, weights: LossWeights, cell: int, stages: int | None = None
+) -> tuple[torch.Tensor, list[float]]:
+    """Sum over the first `stages` stages of lambda_s x (Charbonnier + fft x FFT L1): (loss, terms)."""
+    count = len(out.stages) if stages is None else stages
+    total = target.new_zeros(())
+    parts = []
+    for s in range(count):
+        lam = weights.stages[min(s, len(weights.stages) - 1)]
+        weight = None
+        if s >= 1 and weights.hard_cells != 1.0:
+            weight = cell_weights(out.chosen[s - 1], cell, target.shape[-2:], weights.hard_cells)
+        term = charbonnier(out.stages[s], target, weight)
+        if weights.fft:
+            term = term + weights.fft * fft_l1(out.stages[s], target)
+        parts.append(float(term.detach()))
+        total = total + lam * term
+    return total, parts
+
+
+def policy_loss(
+    out: SAPHNetOutput, target: torch.Tensor, weights: LossWeights, cell: int
+) -> tuple[torch.Tensor, dict[str, float]]:
+    """REINFORCE: for each chosen cell, reward = L1 error of I_{s-1} minus L1 error of I_s on that cell,
+    minus the cell cost; advantage = reward - batch mean; loss = -mean(advantage x log p) - eta x entropy."""
+    total = target.new_zeros(())
+    stats = {"reward": 0.0, "entropy": 0.0}
+    if not out.logits:
+        return total, stats
+    for s, (cells, log_probs, logits) in enumerate(zip(out.cells, out.log_probs, out.logits, strict=True)):
+        with torch.no_grad():
+            before = per_cell_error(out.stages[s], target, cell)
+            after = per_cell_error(out.stages[s + 1], target, cell)
+            reward = (before - after).gather(1, cells) - weights.cell_cost
+            advantage = reward - reward.mean()
+        p = torch.sigmoid(logits.float())
+        entropy = -(p * F.logsigmoid(logits.float()) + (1 - p) * F.logsigmoid(-logits.float())).mean()
+        total = total - (advantage * log_probs).mean() - weights.entropy * entropy
+        stats["reward"] += float(reward.mean()) / len(out.logits)
+        stats["entropy"] += float(entropy.detach()) / len(out.logits)
+    return total, stats

@@ -1,0 +1,397 @@
+"""The training loop: staged schedule, warm-up + cosine LR, clipping, EMA, AMP on GPU, exact resume,
+validation, export. Runs unchanged on CPU and under `torchrun` (DistributedDataParallel)."""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import logging
+import math
+import os
+import random
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import torch
+import torch.distributed as dist
+from torch.nn.parallel import DistributedDataParallel
+from torch.utils.data import ConcatDataset, Dataset
+
+from ..model import SAPHNet, create_model
+from ..weights import save_pretrained
+from .datasets import FrameSequenceDataset, PairedFolderDataset, SharpFolderDataset
+from .losses import LossWeights, policy_loss, restoration_loss
+from .metrics import psnr, ssim
+
+logger = logging.getLogger(__name__)
+
+Phase = Literal["stage1", "random", "policy"]
+CHECKPOINT = "checkpoint.pt"
+
+
+@dataclass
+class TrainConfig:
+    """One training run, saved in every checkpoint so `resume` continues exactly."""
+
+    preset: str = "saphnet-s"
+    overrides: dict[str, Any] = field(default_factory=dict)
+    sharp_dirs: list[str] = field(default_factory=list)
+    """Folders of sharp photos, blurred on the fly."""
+    sharp_exclude: list[str] = field(default_factory=list)
+    """Glob patterns of photos held out of training (e.g. "val_*")."""
+    frame_dirs: list[str] = field(default_factory=list)
+    """Raw high-frame-rate sequences (the GoPro recipe)."""
+    pair_dirs: list[str] = field(default_factory=list)
+    """GoPro-layout folders (blur/ + sharp/)."""
+    mix: tuple[float, float, float] = (0.5, 1.0, 1.0)
+    """Relative share of samples from sharp photos, frame sequences and pairs."""
+    crop: int = 128
+    batch_size: int = 8
+    steps: int = 20000
+    lr: float = 3e-4
+    min_lr: float = 1e-6
+    warmup: int = 200
+    weight_decay: float = 0.0
+    grad_clip: float = 1.0
+    ema_decay: float = 0.999
+    stage1_steps: int = 2000
+    """Schedule: stage 1 alone for this many steps..."""
+    random_steps: int = 2000
+    """...then later stages on uniformly random cells, then the policy switched on."""
+    loss: LossWeights = field(default_factory=LossWeights)
+    val_sharp_dirs: list[str] = field(default_factory=list)
+    """Held-out photos for a fixed synthetic validation set."""
+    val_include: list[str] = field(default_factory=list)
+    val_count: int = 16
+    val_crop: int = 256
+    val_every: int = 500
+    checkpoint_every: int = 100
+    seed: int = 0
+    amp: bool = True
+    """Mixed precision on CUDA (bf16 where supported, else fp16 with loss scaling); never on CPU."""
+    threads: int = 0
+    """CPU threads for torch (0 = torch's default)."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
+        data = dict(data)
+        data["loss"] = LossWeights(**data.get("loss", {}))
+        data["mix"] = tuple(data.get("mix", cls.mix))
+        return cls(**data)
+
+
+def phase_at(step: int, cfg: TrainConfig) -> Phase:
+    """Which part of the staged schedule a step belongs to."""
+    if step < cfg.stage1_steps:
+        return "stage1"
+    if step < cfg.stage1_steps + cfg.random_steps:
+        return "random"
+    return "policy"
+
+
+def lr_at(step: int, cfg: TrainConfig) -> float:
+    """Linear warm-up, then cosine decay to `min_lr` at `steps`."""
+    if step < cfg.warmup:
+        return cfg.lr * (step + 1) / cfg.warmup
+    progress = min(1.0, (step - cfg.warmup) / max(1, cfg.steps - cfg.warmup))
+    return cfg.min_lr + 0.5 * (cfg.lr - cfg.min_lr) * (1 + math.cos(math.pi * progress))
+
+
+class IndexStream:
+    """Deterministic sample order: epoch e is a seeded permutation, so step t of rank r always reads the
+    same items, and resuming needs nothing but the step."""
+
+    def __init__(self, length: int, batch_size: int, seed: int, rank: int = 0, world: int = 1) -> None:
+        self.length, self.batch_size, self.seed, self.rank, self.world = length, batch_size, seed, rank, world
+        self._epoch, self._perm = -1, torch.empty(0, dtype=torch.long)
+
+    def batch(self, step: int) -> list[tuple[int, int]]:
+        """(epoch, index) of every item of this rank's batch at `step`."""
+        out = []
+        for slot in range(self.batch_size):
+            position = (step * self.world + self.rank) * self.batch_size + slot
+            epoch, offset = divmod(position, self.length)
+            if epoch != self._epoch:
+                generator = torch.Generator().manual_seed(self.seed * 100_003 + epoch)
+                self._epoch, self._perm = epoch, torch.randperm(self.length, generator=generator)
+            out.append((epoch, int(self._perm[offset])))
+        return out
+
+
+def build_dataset(cfg: TrainConfig, samples_per_source: int = 10_000) -> Dataset:
+    """The training mixture: each source sized by its share of `mix`."""
+    parts: list[Dataset] = []
+    shares = dict(zip(("sharp", "frames", "pairs"), cfg.mix, strict=True))
+    total = sum(s for name, s in shares.items() if _has(cfg, name)) or 1.0
+    if cfg.sharp_dirs:
+        parts.append(
+            SharpFolderDataset(
+                cfg.sharp_dirs,
+                crop=cfg.crop,
+                seed=cfg.seed,
+                exclude=cfg.sharp_exclude,
+                length=int(samples_per_source * shares["sharp"] / total) or 1,
+            )
+        )
+    if cfg.frame_dirs:
+        parts.append(
+            FrameSequenceDataset(
+                cfg.frame_dirs,
+                crop=cfg.crop,
+                seed=cfg.seed + 1,
+                length=int(samples_per_source * shares["frames"] / total) or 1,
+            )
+        )
+    for root in cfg.pair_dirs:
+        parts.append(PairedFolderDataset.from_root(root, crop=cfg.crop, seed=cfg.seed + 2))
+    if not parts:
+        raise ValueError("no training data: give sharp photo folders, frame sequences or paired folders")
+    return ConcatDataset(parts)
+
+
+def _has(cfg: TrainConfig, source: str) -> bool:
+    return bool({"sharp": cfg.sharp_dirs, "frames": cfg.frame_dirs, "pairs": cfg.pair_dirs}[source])
+
+
+def _set_epoch(dataset: Dataset, epoch: int) -> None:
+    for part in getattr(dataset, "datasets", [dataset]):
+        if hasattr(part, "set_epoch"):
+            part.set_epoch(epoch)
+
+
+@dataclass
+class ValidationResult:
+    psnr: float
+    ssim: float
+    input_psnr: float
+
+
+def validate(
+    model: SAPHNet,
+    pairs: Sequence[tuple[np.ndarray, np.ndarray]],
+    device: torch.device,
+    budget: float | Sequence[float] | None = None,
+) -> ValidationResult:
+    """Mean PSNR/SSIM of the model (and of the blurred inputs) on (blurred, sharp) H x W x 3 float pairs."""
+    model.eval()
+    scores, ssims, inputs = [], [], []
+    with torch.inference_mode():
+        for blurred, sharp in pairs:
+            x = torch.from_numpy(np.ascontiguousarray(blurred)).permute(2, 0, 1)[None].to(device)
+            restored = model(x, budget=budget).image.clamp(0, 1)[0].permute(1, 2, 0).cpu().numpy()
+            scores.append(psnr(restored, sharp))
+            ssims.append(ssim(restored, sharp))
+            inputs.append(psnr(blurred, sharp))
+    return ValidationResult(float(np.mean(scores)), float(np.mean(ssims)), float(np.mean(inputs)))
+
+
+class Trainer:
+    """Owns the model, its EMA, the optimiser and the data order; `run()` trains to `cfg.steps`."""
+
+    def __init__(
+        self,
+        cfg: TrainConfig,
+        out_dir: str | Path,
+        *,
+        device: str | torch.device | None = None,
+        on_log: Callable[[dict[str, Any]], None] | None = None,
+    ) -> None:
+        self.cfg, self.out_dir, self.on_log = cfg, Path(out_dir), on_log
+        self.world = int(os.environ.get("WORLD_SIZE", "1"))
+        self.rank = int(os.environ.get("RANK", "0"))
+        if self.world > 1 and not dist.is_initialized():
+            dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+        if device is None:
+            local = int(os.environ.get("LOCAL_RANK", "0"))
+            device = f"cuda:{local}" if torch.cuda.is_available() else "cpu"
+        self.device = torch.device(device)
+        if self.device.type == "cuda":
+            torch.cuda.set_device(self.device)
+        if cfg.threads:
+            torch.set_num_threads(cfg.threads)
+        _seed_everything(cfg.seed + self.rank)
+
+        self.model = create_model(cfg.preset, **cfg.overrides).to(self.device)
+        self.ema = copy.deepcopy(self.model).eval().requires_grad_(False)
+        self.net: torch.nn.Module = self.model
+        if self.world > 1:
+            ids = [self.device.index] if self.device.type == "cuda" else None
+            self.net = DistributedDataParallel(self.model, device_ids=ids, find_unused_parameters=True)
+        self.optimizer = torch.optim.AdamW(
+            self.model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay, betas=(0.9, 0.99)
+        )
+        self.amp_dtype = None
+        if cfg.amp and self.device.type == "cuda":
+            self.amp_dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+        self.scaler = torch.amp.GradScaler("cuda", enabled=self.amp_dtype == torch.float16)
+        self.dataset = build_dataset(cfg)
+        self.stream = IndexStream(len(self.dataset), cfg.batch_size, cfg.seed, self.rank, self.world)
+        self.step = 0
+        self.best_psnr = -math.inf
+        self.val_pairs: list[tuple[np.ndarray, np.ndarray]] = []
+        if cfg.val_sharp_dirs and self.rank == 0:
+            from .datasets import make_validation_set
+
+            self.val_pairs = make_validation_set(
+                cfg.val_sharp_dirs, count=cfg.val_count, crop=cfg.val_crop, include=cfg.val_include or None
+            )
+
+    # -- checkpoints -------------------------------------------------------------------------------
+    def save_checkpoint(self) -> Path:
+        """Everything needed to continue bit for bit: weights, EMA, optimiser, scaler, step, RNG states."""
+        state = {
+            "config": self.cfg.to_dict(),
+            "step": self.step,
+            "best_psnr": self.best_psnr,
+            "model": self.model.state_dict(),
+            "ema": self.ema.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "scaler": self.scaler.state_dict(),
+            "rng": _rng_state(),
+        }
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        path = self.out_dir / CHECKPOINT
+        tmp = path.with_suffix(".tmp")
+        torch.save(state, tmp)
+        os.replace(tmp, path)
+        return path
+
+    def load_checkpoint(self, path: str | Path) -> None:
+        """Continue from a checkpoint written by `save_checkpoint` (our own file: full unpickling)."""
+        state = torch.load(path, map_location=self.device, weights_only=False)
+        self.model.load_state_dict(state["model"])
+        self.ema.load_state_dict(state["ema"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scaler.load_state_dict(state["scaler"])
+        self.step = int(state["step"])
+        self.best_psnr = float(state.get("best_psnr", -math.inf))
+        _set_rng_state(state["rng"])
+
+    # -- one step ------------------------------------------------------------------------------------
+    def _batch(self) -> tuple[torch.Tensor, torch.Tensor]:
+        blurred, sharp = [], []
+        for epoch, index in self.stream.batch(self.step):
+            _set_epoch(self.dataset, epoch)
+            item = self.dataset[index]
+            blurred.append(item["blurred"])
+            sharp.append(item["sharp"])
+        return torch.stack(blurred).to(self.device), torch.stack(sharp).to(self.device)
+
+    def train_step(self) -> dict[str, Any]:
+        """One optimisation step; returns the logged figures."""
+        cfg = self.cfg
+        phase = phase_at(self.step, cfg)
+        lr = lr_at(self.step, cfg)
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
+        blurred, sharp = self._batch()
+        self.net.train()
+        stages = self.model.config.refinement_stages
+        budget = tuple(0.0 for _ in range(stages)) if phase == "stage1" else None
+        selection = "random" if phase == "random" else "policy"
+        with torch.autocast(self.device.type, dtype=self.amp_dtype, enabled=self.amp_dtype is not None):
+            out = self.net(blurred, budget=budget, selection=selection)
+        cell = self.model.config.cell
+        out.stages = [s.float() for s in out.stages]
+        loss, terms = restoration_loss(out, sharp, cfg.loss, cell, stages=1 if phase == "stage1" else None)
+        stats: dict[str, float] = {}
+        if phase == "policy":
+            pg, stats = policy_loss(out, sharp, cfg.loss, cell)
+            loss = loss + pg
+        self.optimizer.zero_grad(set_to_none=True)
+        self.scaler.scale(loss).backward()
+        self.scaler.unscale_(self.optimizer)
+        grad_norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), cfg.grad_clip)
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
+        self._update_ema()
+        self.step += 1
+        with torch.no_grad():
+            train_psnr = -10 * math.log10(
+                max(
+                    float((out.stages[-1 if phase != "stage1" else 0].clamp(0, 1) - sharp).square().mean()),
+                    1e-10,
+                )
+            )
+        return {
+            "step": self.step,
+            "phase": phase,
+            "lr": lr,
+            "loss": float(loss.detach()),
+            "stages": terms,
+            "psnr": train_psnr,
+            "grad_norm": float(grad_norm),
+            **stats,
+        }
+
+    def _update_ema(self) -> None:
+        decay = min(self.cfg.ema_decay, (1 + self.step) / (10 + self.step))
+        with torch.no_grad():
+            for e, p in zip(self.ema.parameters(), self.model.parameters(), strict=True):
+                e.lerp_(p.detach(), 1 - decay)
+            for e, b in zip(self.ema.buffers(), self.model.buffers(), strict=True):
+                e.copy_(b)
+
+    # -- the loop --------------------------------------------------------------------------------------
+    def run(self, *, until: int | None = None, time_limit: float | None = None) -> None:
+        """Train to `until` (default cfg.steps) or for `time_limit` seconds, checkpointing on the way and at
+        the end (also on Ctrl-C)."""
+        until = self.cfg.steps if until is None else min(until, self.cfg.steps)
+        start, seen = time.perf_counter(), 0
+        try:
+            while self.step < until:
+                record = self.train_step()
+                seen += 1
+                record["it_s"] = seen / (time.perf_counter() - start)
+                main = self.rank == 0
+                if main and self.step % self.cfg.checkpoint_every == 0:
+                    self.save_checkpoint()
+                if main and self.val_pairs and self.step % self.cfg.val_every == 0:
+                    result = validate(self.ema, self.val_pairs, self.device)
+                    record.update(
+                        val_psnr=result.psnr, val_ssim=result.ssim, val_input_psnr=result.input_psnr
+                    )
+                    if result.psnr > self.best_psnr:
+                        self.best_psnr = result.psnr
+                        self.export(self.out_dir / "best")
+                if main and self.on_log is not None:
+                    self.on_log(record)
+                if time_limit is not None and time.perf_counter() - start > time_limit:
+                    break
+        finally:
+            if self.rank == 0:
+                self.save_checkpoint()
+
+    def export(self, folder: str | Path, card: str | None = None) -> str:
+        """Write the EMA weights as config.json + model.safetensors; returns the file's sha256."""
+        return save_pretrained(
+            self.ema, folder, preset=self.cfg.preset if not self.cfg.overrides else None, card=card
+        )
+
+
+def _seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def _rng_state() -> dict[str, Any]:
+    state = {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state()}
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def _set_rng_state(state: dict[str, Any]) -> None:
+    random.setstate(state["python"])
+    np.random.set_state(state["numpy"])
+    torch.set_rng_state(state["torch"].cpu())
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all([s.cpu() for s in state["cuda"]])
