@@ -1,0 +1,111 @@
+import math
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+from deblur_cli.engine import Deblurrer
+from deblur_cli.train.trainer import IndexStream, TrainConfig, Trainer, lr_at, phase_at
+
+
+@pytest.fixture(scope="module")
+def photos(tmp_path_factory):
+    root = tmp_path_factory.mktemp("photos")
+    rng = np.random.default_rng(0)
+    for i in range(3):
+        noise = rng.random((12, 12, 3)).astype(np.float32)
+        photo = cv2.resize(noise, (96, 96), interpolation=cv2.INTER_CUBIC)
+        cv2.imwrite(str(root / f"train_{i}.png"), (np.clip(photo, 0, 1) * 255).astype(np.uint8))
+    return root
+
+
+def _config(photos, **overrides):
+    base = dict(
+        preset="saphnet-test",
+        sharp_dirs=[str(photos)],
+        crop=32,
+        batch_size=2,
+        steps=40,
+        lr=2e-3,
+        warmup=2,
+        stage1_steps=2,
+        random_steps=2,
+        checkpoint_every=1000,
+        val_every=1000,
+        threads=1,
+    )
+    return TrainConfig(**{**base, **overrides})
+
+
+def test_schedule_phases_and_learning_rate():
+    cfg = TrainConfig(steps=1000, warmup=10, stage1_steps=100, random_steps=50, lr=1e-3, min_lr=1e-6)
+    assert [phase_at(s, cfg) for s in (0, 99, 100, 149, 150)] == [
+        "stage1",
+        "stage1",
+        "random",
+        "random",
+        "policy",
+    ]
+    assert lr_at(0, cfg) == pytest.approx(1e-4)
+    assert lr_at(9, cfg) == pytest.approx(1e-3)
+    assert lr_at(1000, cfg) == pytest.approx(1e-6)
+    assert lr_at(505, cfg) == pytest.approx(0.5 * (1e-3 + 1e-6), rel=1e-3)
+
+
+def test_index_stream_visits_every_item_once_per_epoch():
+    stream = IndexStream(length=10, batch_size=5, seed=3)
+    first = [i for step in (0, 1) for _, i in stream.batch(step)]
+    assert sorted(first) == list(range(10))
+    again = IndexStream(length=10, batch_size=5, seed=3)
+    assert again.batch(1) == stream.batch(1)
+    ranks = [IndexStream(10, 5, 3, rank=r, world=2).batch(0) for r in (0, 1)]
+    assert sorted(i for batch in ranks for _, i in batch) == list(range(10))
+
+
+def test_training_steps_lower_the_loss(photos, tmp_path):
+    torch.manual_seed(0)
+    trainer = Trainer(_config(photos, stage1_steps=100), tmp_path / "run", device="cpu")
+    losses = [trainer.train_step()["loss"] for _ in range(30)]
+    assert np.mean(losses[-8:]) < np.mean(losses[:8])
+
+
+def test_checkpoint_resumes_to_the_same_state(photos, tmp_path):
+    cfg = _config(photos)
+    straight = Trainer(cfg, tmp_path / "a", device="cpu")
+    straight.run(until=6)  # crosses all three phases: stage 1, random cells, policy
+
+    first = Trainer(cfg, tmp_path / "b", device="cpu")
+    first.run(until=3)
+    assert (tmp_path / "b" / "checkpoint.pt").exists()
+    resumed = Trainer(cfg, tmp_path / "b", device="cpu")
+    resumed.load_checkpoint(tmp_path / "b" / "checkpoint.pt")
+    assert resumed.step == 3
+    resumed.run(until=6)
+
+    for (name, p), q in zip(
+        straight.model.state_dict().items(), resumed.model.state_dict().values(), strict=True
+    ):
+        assert torch.equal(p, q), name
+    for p, q in zip(straight.ema.parameters(), resumed.ema.parameters(), strict=True):
+        assert torch.equal(p, q)
+
+
+def test_exported_weights_load_in_the_engine(photos, tmp_path):
+    trainer = Trainer(_config(photos), tmp_path / "run", device="cpu")
+    trainer.run(until=3)
+    digest = trainer.export(tmp_path / "export")
+    assert len(digest) == 64 and (tmp_path / "export" / "config.json").exists()
+
+    deblurrer = Deblurrer.from_pretrained(
+        "saphnet-test", weights=str(tmp_path / "export"), device="cpu", tile=0
+    )
+    assert not deblurrer.untrained
+    image = (np.random.default_rng(1).random((40, 48, 3)) * 255).astype(np.uint8)
+    restored = deblurrer.restore(image)
+    with torch.inference_mode():
+        x = torch.from_numpy(image).permute(2, 0, 1)[None].float() / 255
+        expected = trainer.ema.eval()(x).image.clamp(0, 1)[0].permute(1, 2, 0).numpy() * 255
+    # fp16 storage of the weights: within a couple of 8-bit levels
+    assert np.abs(restored.astype(np.float32) - expected).max() <= 2.0
+    assert not math.isnan(float(restored.mean()))
