@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from .. import __version__
+from .bench import bench
 from .heatmap import heatmap
 from .info import info
 from .run import run
@@ -27,6 +28,7 @@ app = typer.Typer(
 app.command("run")(run)
 app.command("info")(info)
 app.command("heatmap")(heatmap)
+app.command("bench")(bench)
 app.add_typer(weights_app, name="weights")
 app.command("train")(train)
 app.command("eval")(evaluate)

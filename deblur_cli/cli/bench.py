@@ -1,0 +1,115 @@
+"""`deblur bench`: speed and memory per image size, through the same engine as `deblur run`."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import torch
+import typer
+from rich.table import Table
+
+from ..bench import REFERENCES, BenchReport, load_reference, parse_sizes
+from ..bench import bench as run_bench
+from ..engine import Deblurrer
+from ..errors import DeblurError
+from ..model import create_model, list_presets
+from .console import Terminal
+from .options import BudgetOption, DeviceOption, PrecisionOption, TileOption, TileOverlapOption, WeightsOption
+
+
+def _check_model(value: str) -> str:
+    if value not in list_presets(include_test=True):
+        raise typer.BadParameter(f"unknown model {value!r}; choose from {', '.join(list_presets())}")
+    return value
+
+
+def _check_sizes(value: str) -> str:
+    try:
+        parse_sizes(value)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    return value
+
+
+def _check_reference(value: str | None) -> str | None:
+    if value is not None and value not in REFERENCES:
+        raise typer.BadParameter(f"unknown reference {value!r}; choose from {', '.join(REFERENCES)}")
+    return value
+
+
+def bench(
+    model: Annotated[str, typer.Option(
+        "--model", "-m", "--preset", callback=_check_model, help="Network preset (see `deblur info`).")
+    ] = "saphnet-s",
+    weights: WeightsOption = None,
+    device: DeviceOption = "auto",
+    precision: PrecisionOption = "auto",
+    sizes: Annotated[str, typer.Option(
+        callback=_check_sizes, help="Image sizes, comma-separated: N for N x N, or WxH.")] = "512,1024,2048",
+    budget: BudgetOption = None,
+    repeats: Annotated[int, typer.Option(min=1, help="Timed runs per size (after one warm-up).")] = 5,
+    tile: TileOption = "auto",
+    tile_overlap: TileOverlapOption = 32,
+    threads: Annotated[int | None, typer.Option(
+        min=1, help="CPU threads for torch. Default: torch's own choice.")] = None,
+    reference: Annotated[str | None, typer.Option(
+        callback=_check_reference, help="Also time this reference network on the same images, runs "
+        "alternating, and report our time over its time: dmphn (DMPHN 1-2-4 from benchmarks/, source "
+        "checkouts only).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Time restoring random images of each size: median seconds per megapixel, throughput, peak memory.
+
+    Without --weights the preset runs with random weights: speed does not depend on them. Times are medians
+    over --repeats runs; on a busy machine, raise --repeats.
+    """
+    term = Terminal(quiet=as_json)
+    if threads is not None:
+        torch.set_num_threads(threads)
+    with term.logging():
+        try:
+            ref = load_reference(reference) if reference is not None else None
+            settings = dict(device=device, precision=precision, tile=_tile(tile), tile_overlap=tile_overlap,
+                            budget=budget)
+            if weights is None:
+                deblurrer = Deblurrer(create_model(model), **settings)
+            else:
+                deblurrer = Deblurrer.from_pretrained(model, weights=weights, **settings)
+            report = run_bench(deblurrer, parse_sizes(sizes), repeats=repeats, reference=ref,
+                               model_name=model)
+        except (DeblurError, ValueError) as exc:
+            term.error(str(exc))
+            raise typer.Exit(1) from exc
+    if as_json:
+        term.out.print_json(json.dumps(report.to_dict()))
+    else:
+        term.out.print(_table(report))
+
+
+def _tile(value: str) -> str | int:
+    return value if value == "auto" else int(value)
+
+
+def _table(report: BenchReport) -> Table:
+    budget = "preset's" if report.budget is None else report.budget
+    table = Table(
+        "size", "MP", "tiles", "median s", "s / MP", "MP / s", "peak MiB",
+        title=f"{report.model} ({report.parameters / 1e6:.2f} M parameters) on {report.device} "
+        f"({report.machine}), {report.precision}, {report.threads} threads, tile {report.tile}, "
+        f"budget {budget}; memory: {report.memory_source}",
+        title_justify="left",
+    )
+    if report.reference:
+        table.add_column(f"{report.reference} s")
+        table.add_column(f"ours / {report.reference}")
+    for size in report.sizes:
+        row = [f"{size.width}x{size.height}", f"{size.megapixels:.3g}", str(size.tiles),
+               f"{size.median_seconds:.3f}", f"{size.seconds_per_megapixel:.3f}",
+               f"{size.megapixels_per_second:.3f}", f"{size.peak_bytes / 2**20:.0f}"]
+        if report.reference:
+            ratio = size.reference_ratio
+            reference_median = size.median_seconds / ratio if ratio else float("nan")
+            row += [f"{reference_median:.3f}", f"{ratio:.2f}"]
+        table.add_row(*row)
+    return table
