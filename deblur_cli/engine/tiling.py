@@ -33,9 +33,10 @@ Progress = Callable[[int, int], None]
 
 
 def tile_spans(length: int, tile: int, overlap: int, align: int) -> list[tuple[int, int]]:
-    """(start, end) of tiles covering [0, length): starts on multiples of `align`, each tile at most
-    `tile` long, neighbours overlapping by at least `overlap` where the tile size leaves room (at least
-    one `align` step of stride is kept), spread evenly; one tile when the length fits."""
+    """(start, end) of tiles covering [0, length): as few tiles as fit, each at most `tile` long and
+    shrunk to share the length evenly (a 2048 axis in 1024 tiles with overlap 32 takes three 704-pixel
+    tiles, not three of 1024), starting on multiples of `align`, neighbours overlapping by at least
+    `overlap` (at most tile - align); one tile when the length fits."""
     if length <= 0 or tile <= 0 or align <= 0 or tile % align:
         raise ValueError(f"need length > 0 and a tile that is a positive multiple of {align}, "
                          f"got {length} and {tile}")
@@ -43,11 +44,13 @@ def tile_spans(length: int, tile: int, overlap: int, align: int) -> list[tuple[i
         raise ValueError(f"tile overlap must be >= 0, got {overlap}")
     if length <= tile:
         return [(0, length)]
-    units = -(-(length - tile) // align)  # last start, in align steps: the last tile ends at `length`
-    stride = max(1, (tile - overlap) // align)
-    gaps = -(-units // stride)
-    starts = [(i * units // gaps) * align for i in range(gaps + 1)]
-    return [(s, min(s + tile, length)) for s in starts]
+    # In align steps: the axis, the largest tile, the overlap; then the count and the even tile size.
+    steps, most = -(-length // align), tile // align
+    over = min(-(-overlap // align), most - 1)
+    count = -(-(steps - over) // (most - over))
+    size = -(-(steps + (count - 1) * over) // count)
+    starts = sorted({i * (steps - size) // (count - 1) for i in range(count)})
+    return [(s * align, min((s + size) * align, length)) for s in starts]
 
 
 def _rise(n: int) -> np.ndarray:

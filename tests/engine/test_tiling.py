@@ -27,6 +27,16 @@ def test_tile_spans_cover_aligned_and_overlapping(length: int, tile: int, overla
         assert spans == [(0, length)]
 
 
+@pytest.mark.parametrize(("length", "tile"), [(2048, 1024), (3000, 1024), (1025, 1024), (5000, 512)])
+def test_tiles_are_as_few_as_fit_and_share_the_length_evenly(length: int, tile: int) -> None:
+    spans = tile_spans(length, tile, 32, 16)
+    assert len(spans) == math.ceil((length - 32) / (tile - 32))
+    sizes = [b - a for a, b in spans]
+    assert max(sizes) - min(sizes) < 16
+    assert sum(sizes) - length <= (len(spans) - 1) * (32 + 16)  # the overlaps, and no more
+    assert tile_spans(2048, 1024, 32, 16) == [(0, 704), (672, 1376), (1344, 2048)]
+
+
 def test_tile_spans_rejects_a_tile_off_the_alignment() -> None:
     with pytest.raises(ValueError, match="multiple of 16"):
         tile_spans(100, 40, 8, 16)
