@@ -94,7 +94,7 @@ class Deblurrer:
         self.tile_overlap = tile_overlap
         self.budget = budget
         self.untrained = untrained
-        self.model = model.to(device=self.device, dtype=self.dtype).eval()
+        self.model = model.to(device=self.device).to_inference_dtype(self.dtype).eval()
         if self.dtype != torch.float32 and self.device.type != "cuda":
             self._probe()
         if untrained:

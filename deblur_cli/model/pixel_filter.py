@@ -58,8 +58,11 @@ def deformable_filter(
     """Per-pixel k x k filter sampled bilinearly at tap + offset (zero outside the image).
 
     offsets: (N, 2k^2, H, W) in pixels, (dy, dx) for tap 0, then tap 1, ... (taps in raster order).
-    All taps are sampled by one `grid_sample` call.
+    All taps are sampled by one `grid_sample` call, in float32: half-precision grid coordinates are off by up
+    to a quarter pixel at 1024 px, which ruins the filter.
     """
+    out_dtype = x.dtype
+    x, weights, offsets = x.float(), weights.float(), offsets.float()
     n, c, h, w = x.shape
     groups, taps = weights.shape[1], weights.shape[2]
     r = kernel_size // 2
@@ -80,4 +83,4 @@ def deformable_filter(
     grid = torch.stack([gx, gy], dim=-1).view(n, taps * h, w, 2)
     sampled = F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=True)
     sampled = sampled.view(n, groups, c // groups, taps, h, w)
-    return (sampled * weights.unsqueeze(2)).sum(dim=3).view(n, c, h, w)
+    return (sampled * weights.unsqueeze(2)).sum(dim=3).view(n, c, h, w).to(out_dtype)

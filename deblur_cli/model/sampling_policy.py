@@ -29,7 +29,11 @@ class SamplingPolicy(nn.Module):
     def forward(self, blurred: torch.Tensor, previous: torch.Tensor, features: torch.Tensor) -> torch.Tensor:
         """Cell logits, (N, 1, H / c, W / c)."""
         x = torch.cat([blurred, previous, features], dim=1).detach()
-        return self.head(F.avg_pool2d(self.embed(x), self.cell))
+        # Runs in its own parameters' dtype, never autocast: keep the policy in float32 (see
+        # `SAPHNet.to_inference_dtype`): half-precision logits reorder near-ties and flip top-K choices.
+        with torch.autocast(x.device.type, enabled=False):
+            x = x.to(self.head[-1].weight.dtype)
+            return self.head(F.avg_pool2d(self.embed(x), self.cell))
 
 
 def choose_cells(

@@ -76,6 +76,13 @@ class SAPHNet(nn.Module):
             tiling_safe=True,
         )
 
+    def to_inference_dtype(self, dtype: torch.dtype) -> SAPHNet:
+        """Cast to `dtype` for inference, keeping the sampling policies in float32 (their top-K choice
+        is sensitive to rounding, and they cost little)."""
+        self.to(dtype)
+        self.policies.float()
+        return self
+
     def resolve_budget(self, budget: Budget) -> tuple[float, ...]:
         """One fraction per refinement stage. A single number sets the first stage's fraction and scales
         the later ones in the preset's proportions; None keeps the preset's budget."""
