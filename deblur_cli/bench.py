@@ -1,8 +1,8 @@
 """Benchmarks through the engine: median seconds per megapixel, throughput and peak memory per image size,
 and the DMPHN 1-2-4 reference of `benchmarks/` timed against it in the same process, runs alternating.
 
-Timing: one untimed warm-up run per size, then `repeats` timed runs of `Deblurrer.restore` on the same
-random image; the median is reported (the mean would follow whatever else the machine is doing).
+Timing: one untimed warm-up run per size (by default), then `repeats` timed runs of `Deblurrer.restore`
+on the same random image; the median is reported (the mean would follow whatever else the machine is doing).
 Memory: on CUDA, `torch.cuda.max_memory_allocated` over the runs; on CPU, the process's peak resident set
 (VmHWM) over the runs, reset before each size through /proc/self/clear_refs on Linux. Elsewhere
 (no clear_refs), `ru_maxrss`, the peak over the process's life, is reported instead: sizes run smallest
@@ -54,7 +54,7 @@ class SizeResult:
     tiles: int
     """Tiles the engine cut the image into."""
     peak_bytes: int
-    """Peak memory over the warm-up and timed runs (see `memory_source`)."""
+    """Peak memory over the warm-up and timed runs (see `memory_source`); with a reference, its runs too."""
     baseline_bytes: int
     """Memory in use just before this size ran (the model, the interpreter, what earlier sizes kept)."""
     reference_seconds: list[float] = field(default_factory=list)
@@ -272,17 +272,19 @@ def bench(
     sizes: Sequence[tuple[int, int]],
     *,
     repeats: int = 5,
+    warmup: int = 1,
     reference: nn.Module | None = None,
     model_name: str = "",
 ) -> BenchReport:
-    """Time `deblurrer.restore` at each (width, height), smallest first; with `reference`, time that network's
-    forward on the same image (whole, padded to a multiple of 8) in alternation with ours.
+    """Time `deblurrer.restore` at each (width, height), smallest first, after `warmup` untimed runs; with
+    `reference`, time that network's forward on the same image (whole, padded to a multiple of 8) in
+    alternation with ours (the peak memory then covers both networks' runs).
 
     Raises:
-        ValueError: repeats < 1 or no sizes.
+        ValueError: repeats < 1, warmup < 0 or no sizes.
     """
-    if repeats < 1:
-        raise ValueError(f"repeats must be at least 1, got {repeats}")
+    if repeats < 1 or warmup < 0:
+        raise ValueError(f"need repeats >= 1 and warmup >= 0, got {repeats} and {warmup}")
     if not sizes:
         raise ValueError("no sizes given")
     device = deblurrer.device
@@ -304,7 +306,7 @@ def bench(
         logger.info("benchmarking %dx%d", width, height)
         baseline = _current_bytes(source, device)
         _reset_peak(source, device)
-        times = alternate(runs, rounds=repeats, warmup=1, sync=sync)
+        times = alternate(runs, rounds=repeats, warmup=warmup, sync=sync)
         results.append(SizeResult(
             width=width, height=height, seconds=times["ours"], tiles=tiles[0],
             peak_bytes=_peak_bytes(source, device), baseline_bytes=baseline,

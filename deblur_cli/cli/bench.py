@@ -48,7 +48,9 @@ def bench(
     sizes: Annotated[str, typer.Option(
         callback=_check_sizes, help="Image sizes, comma-separated: N for N x N, or WxH.")] = "512,1024,2048",
     budget: BudgetOption = None,
-    repeats: Annotated[int, typer.Option(min=1, help="Timed runs per size (after one warm-up).")] = 5,
+    repeats: Annotated[int, typer.Option(min=1, help="Timed runs per size.")] = 5,
+    warmup: Annotated[int, typer.Option(
+        min=0, help="Untimed runs per size before them (0 for one-off memory checks of huge sizes).")] = 1,
     tile: TileOption = "auto",
     tile_overlap: TileOverlapOption = 32,
     threads: Annotated[int | None, typer.Option(
@@ -76,8 +78,8 @@ def bench(
                 deblurrer = Deblurrer(create_model(model), **settings)
             else:
                 deblurrer = Deblurrer.from_pretrained(model, weights=weights, **settings)
-            report = run_bench(deblurrer, parse_sizes(sizes), repeats=repeats, reference=ref,
-                               model_name=model)
+            report = run_bench(deblurrer, parse_sizes(sizes), repeats=repeats, warmup=warmup,
+                               reference=ref, model_name=model)
         except (DeblurError, ValueError) as exc:
             term.error(str(exc))
             raise typer.Exit(1) from exc

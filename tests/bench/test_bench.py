@@ -69,3 +69,11 @@ def test_missing_or_unknown_reference_is_an_error(tmp_path, monkeypatch) -> None
     monkeypatch.setattr(bench_module, "reference_path", lambda name: tmp_path / f"{name}.py")
     with pytest.raises(DeblurError, match="unavailable"):
         load_reference("dmphn")
+
+
+def test_bench_without_warmup_still_counts_tiles() -> None:
+    deblurrer = Deblurrer(create_model("saphnet-test"), device="cpu", tile=32, tile_overlap=8)
+    (size,) = bench(deblurrer, [(64, 64)], repeats=1, warmup=0).sizes
+    assert size.tiles > 1 and len(size.seconds) == 1
+    with pytest.raises(ValueError):
+        bench(deblurrer, [(32, 32)], warmup=-1)
