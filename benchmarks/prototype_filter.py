@@ -1,25 +1,30 @@
 """Prototype implementations of the CAPM's pixel-dependent (deformable) filter, timed against the model's.
 
-All compute out(p) = sum_i w_{p,i} F(p + p_i + d_{p,i}) with bilinear sampling and zero padding (the
-model's `deformable_filter`); each is checked against it before timing. Runs alternate, medians shown.
+Both compute out(p) = sum_i w_{p,i} F(p + p_i + d_{p,i}) with bilinear sampling and zero padding (the
+model's `deformable_filter`), checked against it before timing; the unfold path (no offsets) and a bare
+grid_sample show the floor. Runs alternate, medians shown.
 
-    python benchmarks/prototype_filter.py --shapes 1x32x256x256,1x64x128128 --rounds 7
+    python benchmarks/prototype_filter.py --shapes 1x32x256x256,1x64x128x128 --rounds 7
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import statistics
 
 import torch
 import torch.nn.functional as F
+from whatif import cached_grid_filter  # benchmarks/ is on sys.path when run as a script
 
 from deblur_cli.bench import alternate
 from deblur_cli.model.pixel_filter import deformable_filter, dynamic_filter
 
 
-def per_tap_filter(x: torch.Tensor, weights: torch.Tensor, offsets: torch.Tensor, kernel_size: int) -> torch.Tensor:
+def per_tap_filter(
+    x: torch.Tensor, weights: torch.Tensor, offsets: torch.Tensor, kernel_size: int
+) -> torch.Tensor:
     """One grid_sample per tap, accumulated in place: never holds the (N, C, k^2 H, W) stack of samples."""
     n, c, h, w = x.shape
     groups, taps = weights.shape[1], weights.shape[2]
@@ -34,33 +39,6 @@ def per_tap_filter(x: torch.Tensor, weights: torch.Tensor, offsets: torch.Tensor
         grid = torch.stack([xs + (tx + off[:, i, 1]) * sx, ys + (ty + off[:, i, 0]) * sy], dim=-1)
         sampled = F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=True)
         out.addcmul_(sampled.view(n, groups, c // groups, h, w), weights[:, :, i].unsqueeze(2))
-    return out.view(n, c, h, w)
-
-
-def shifted_bilinear_filter(
-    x: torch.Tensor, weights: torch.Tensor, offsets: torch.Tensor, kernel_size: int, max_offset: int = 2
-) -> torch.Tensor:
-    """Bilinear sampling written as integer shifts of a padded map plus gathers, for comparison."""
-    n, c, h, w = x.shape
-    groups, taps = weights.shape[1], weights.shape[2]
-    r = kernel_size // 2
-    pad = r + max_offset + 1
-    padded = F.pad(x, [pad] * 4).flatten(2)  # (N, C, (H+2p)(W+2p))
-    pw = w + 2 * pad
-    off = offsets.view(n, taps, 2, h, w).clamp(-max_offset, max_offset)
-    ys = torch.arange(h).view(1, h, 1)
-    xs = torch.arange(w).view(1, 1, w)
-    out = torch.zeros(n, groups, c // groups, h, w, dtype=x.dtype)
-    for i in range(taps):
-        py = ys + (i // kernel_size - r) + off[:, i, 0] + pad
-        px = xs + (i % kernel_size - r) + off[:, i, 1] + pad
-        y0, x0 = py.floor(), px.floor()
-        fy, fx = py - y0, px - x0
-        y0, x0 = y0.long(), x0.long()
-        for dy, dx, cw in ((0, 0, (1 - fy) * (1 - fx)), (0, 1, (1 - fy) * fx), (1, 0, fy * (1 - fx)), (1, 1, fy * fx)):
-            idx = ((y0 + dy) * pw + (x0 + dx)).flatten(1).unsqueeze(1).expand(n, c, -1)
-            val = padded.gather(2, idx).view(n, groups, c // groups, h, w)
-            out.addcmul_(val, (weights[:, :, i] * cw.unsqueeze(1)).unsqueeze(2))
     return out.view(n, c, h, w)
 
 
@@ -82,21 +60,20 @@ def main() -> None:
         zero = torch.zeros_like(offsets)
         with torch.inference_mode():
             ref = deformable_filter(x, weights, offsets, k)
-            checks = {
-                "per-tap grid_sample": per_tap_filter(x, weights, offsets, k),
-                "shifts + gathers": shifted_bilinear_filter(x, weights, offsets, k),
-            }
-            for name, got in checks.items():
-                print(f"{shape} {name}: max |diff| vs model {float((got - ref).abs().max()):.2e}")
-            print(f"{shape} unfold (zero offsets) vs grid_sample (zero offsets): max |diff| "
-                  f"{float((dynamic_filter(x, weights, k) - deformable_filter(x, weights, zero, k)).abs().max()):.2e}")
+            diff = float((per_tap_filter(x, weights, offsets, k) - ref).abs().max())
+            print(f"{shape} per-tap grid_sample: max |diff| vs model {diff:.2e}")
+            diff = float((cached_grid_filter(x, weights, offsets, k) - ref).abs().max())
+            print(f"{shape} cached grid: max |diff| vs model {diff:.2e}")
+            diff = float((dynamic_filter(x, weights, k) - deformable_filter(x, weights, zero, k)).abs().max())
+            print(f"{shape} unfold vs grid_sample, zero offsets: max |diff| {diff:.2e}")
+            zero_grid = torch.zeros(n, taps * h, w, 2)
             runs = {
-                "model grid_sample": lambda: deformable_filter(x, weights, offsets, k),
-                "per-tap grid_sample": lambda: per_tap_filter(x, weights, offsets, k),
-                "shifts + gathers": lambda: shifted_bilinear_filter(x, weights, offsets, k),
-                "unfold, no offsets": lambda: dynamic_filter(x, weights, k),
-                "grid_sample alone": lambda: F.grid_sample(
-                    x, torch.zeros(n, taps * h, w, 2), mode="bilinear", align_corners=True),
+                "model grid_sample": functools.partial(deformable_filter, x, weights, offsets, k),
+                "cached grid": functools.partial(cached_grid_filter, x, weights, offsets, k),
+                "per-tap grid_sample": functools.partial(per_tap_filter, x, weights, offsets, k),
+                "unfold, no offsets": functools.partial(dynamic_filter, x, weights, k),
+                "grid_sample alone": functools.partial(
+                    F.grid_sample, x, zero_grid, mode="bilinear", align_corners=True),
             }
             times = alternate(runs, rounds=args.rounds)
         for name, t in times.items():
