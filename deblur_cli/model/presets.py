@@ -9,10 +9,10 @@ from .config import SAPHNetConfig
 from .saphnet import SAPHNet
 
 PRESETS: dict[str, SAPHNetConfig] = {
-    # CPU-first: narrow, CAPMs at the two coarser scales, small halos.
-    "saphnet-s": SAPHNetConfig(width=16, blocks=1, capm_scales=(1, 2), halo=4, budget=(0.5, 0.25)),
-    # Paper-scale: DMPHN's widths (32, 64, 128), CAPMs at every scale, wide halos.
-    "saphnet-b": SAPHNetConfig(width=32, blocks=1, capm_scales=(0, 1, 2), halo=8),
+    # CPU-first: narrow, CAPMs at the bottleneck scale (and in the refinement stages), small halos.
+    "saphnet-s": SAPHNetConfig(width=16, blocks=1, capm_scales=(2,), halo=4, budget=(0.5, 0.25)),
+    # Paper-scale: DMPHN's widths (32, 64, 128), CAPMs at the two coarser scales.
+    "saphnet-b": SAPHNetConfig(width=32, blocks=1, capm_scales=(1, 2), halo=4),
     # For tests only: tiny and fast, every idea present.
     "saphnet-test": SAPHNetConfig(
         width=8,
