@@ -98,7 +98,7 @@ class Deblurrer:
         if self.dtype != torch.float32 and self.device.type != "cuda":
             self._probe()
         if untrained:
-            logger.warning("no trained weights: running an untrained network (its output is about its input)")
+            logger.info("no trained weights: running an untrained network (its output is about its input)")
 
     @classmethod
     def from_pretrained(
@@ -115,7 +115,7 @@ class Deblurrer:
         offline: bool | None = None,
     ) -> Deblurrer:
         """A Deblurrer for a preset's weights (or `weights`: a folder, file or hub repo id), resolved
-        by `deblur_cli.weights.load_model`; falls back to an untrained network with a warning."""
+        by `deblur_cli.weights.load_model`; falls back to an untrained network (see `.untrained`)."""
         # Imported here: wrapping a model in memory must not need the hub client.
         from ..weights import load_model
 

@@ -96,7 +96,7 @@ def test_host_memory_figure_is_plausible() -> None:
 def test_bytes_per_pixel_rule_matches_the_recorded_measurements() -> None:
     assert network_bytes_per_pixel(get_config("saphnet-s"), torch.float32) == 1440
     assert network_bytes_per_pixel(get_config("saphnet-s"), torch.float16) == 720
-    assert network_bytes_per_pixel(get_config("saphnet-b"), torch.float32) == 5760
+    assert network_bytes_per_pixel(get_config("saphnet-b"), torch.float32) == 2880
 
 
 def test_auto_tile_fits_the_memory_and_keeps_within_bounds() -> None:
