@@ -94,7 +94,12 @@ class Deblurrer:
         self.tile_overlap = tile_overlap
         self.budget = budget
         self.untrained = untrained
-        self.model = model.to(device=self.device).to_inference_dtype(self.dtype).eval()
+        # channels_last: oneDNN (CPU) and cuDNN run NHWC convolutions without per-call layout reorders, and
+        # the network's attention reads NHWC as free pixel-major views (measured on CPU: docs/performance.md).
+        nhwc = self.device.type in ("cpu", "cuda")
+        self.memory_format = torch.channels_last if nhwc else torch.contiguous_format
+        self.model = model.to(device=self.device, memory_format=self.memory_format)
+        self.model = self.model.to_inference_dtype(self.dtype).eval()
         if self.dtype != torch.float32 and self.device.type != "cuda":
             self._probe()
         if untrained:
@@ -195,7 +200,8 @@ class Deblurrer:
             y0, y1, x0, x1 = box
             h, w = y1 - y0, x1 - x0
             x = torch.from_numpy(to_network(img[y0:y1, x0:x1]))[None].to(self.device, self.dtype)
-            out = self.model(pad_to_multiple(x, multiple), record=record, budget=self.budget)
+            x = pad_to_multiple(x, multiple).contiguous(memory_format=self.memory_format)
+            out = self.model(x, record=record, budget=self.budget)
             image = out.image[0, :, :h, :w].float()
             if gray:  # the mean of the three channels as an RGB result would show them
                 image = image.clamp(0.0, 1.0).mean(dim=0, keepdim=True)

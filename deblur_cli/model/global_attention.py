@@ -45,24 +45,24 @@ class GlobalAttention(nn.Module):
         if x.shape[0] // group != contexts:
             raise ValueError("queries and source must come from the same number of images")
 
+        # Pixel-major matrices (contexts, pixels, channels): free views of channels_last tensors, which is
+        # how the engine runs on CPU; the softmax over pixels is then along dim 1.
         keys = self.to_keys(source)  # (B_s, M, h, w)
         maps, h, w = keys.shape[1], keys.shape[2], keys.shape[3]
-        keys = _group_pixels(keys, source_group)  # (contexts, M, group*h*w)
-        attention = torch.softmax(keys.float(), dim=-1).to(source.dtype)
-        values = _group_pixels(self.to_values(source), source_group)  # (contexts, C, group*h*w)
-        descriptors = values @ attention.transpose(1, 2)  # (contexts, C, M)
+        keys = _pixels_last(keys, source_group)  # (contexts, P, M)
+        attention = torch.softmax(keys.float(), dim=1).to(source.dtype)
+        values = _pixels_last(self.to_values(source), source_group)  # (contexts, P, C)
+        descriptors = attention.transpose(1, 2) @ values  # (contexts, M, C)
         if recorder is not None and self.name and source_group == 1:
-            recorder.add_attention(self.name, attention.view(-1, maps, h, w))
+            recorder.add_attention(self.name, attention.transpose(1, 2).reshape(-1, maps, h, w))
 
-        queries = torch.softmax(self.to_queries(x).float(), dim=1).to(x.dtype)  # (B, M, hq, wq)
-        descriptors = descriptors.repeat_interleave(group, dim=0)  # one per query item
-        out = descriptors @ queries.flatten(2)  # (B, C, hq*wq)
-        return self.proj(out.view(x.shape[0], -1, x.shape[2], x.shape[3]))
+        queries = torch.softmax(_pixels_last(self.to_queries(x), 1).float(), dim=2).to(x.dtype)  # (B, Q, M)
+        out = queries @ descriptors.repeat_interleave(group, dim=0)  # (B, Q, C), one descriptor set per item
+        b, _, hq, wq = x.shape
+        return self.proj(out.view(b, hq, wq, -1).permute(0, 3, 1, 2))
 
 
-def _group_pixels(t: torch.Tensor, group: int) -> torch.Tensor:
-    """(G*n, C, h, w) -> (n, C, G*h*w): the pixels of `group` consecutive items become one context."""
+def _pixels_last(t: torch.Tensor, group: int) -> torch.Tensor:
+    """(G*n, C, h, w) -> (n, G*h*w, C): the pixels of `group` consecutive items become one context."""
     b, c, h, w = t.shape
-    if group == 1:
-        return t.flatten(2)
-    return t.view(b // group, group, c, h * w).transpose(1, 2).reshape(b // group, c, group * h * w)
+    return t.permute(0, 2, 3, 1).reshape(b // group, group * h * w, c)
