@@ -7,7 +7,6 @@ from typing import Annotated
 
 import typer
 
-from ..engine import Deblurrer
 from ..errors import DeblurError
 from ..io import InputFile, find_inputs, read_image
 from ..viz import raw_maps_path, save_raw_maps, view_path, write_visualisations
@@ -19,6 +18,7 @@ from .options import (
     ModelOption,
     TileOption,
     WeightsOption,
+    load_engine,
 )
 
 HEATMAP_VIEWS: tuple[str, ...] = ("heatmap", "sampled", "attention", "offsets")
@@ -73,7 +73,7 @@ def _heatmap(inputs: list[Path], out: Path, *, recursive: bool, views: tuple[str
         term.error(reason)
     done = 0
     if todo:
-        deblurrer = _load(engine, term)
+        deblurrer = load_engine(engine, term, "the maps show an UNTRAINED network")
         if deblurrer is None:
             return 1
         for item, stem in todo:
@@ -115,17 +115,3 @@ def _plan(items: list[InputFile], out: Path, views: tuple[str, ...], raw: bool,
             todo.append((item, stem))
         claimed.setdefault(key, item.path)
     return todo, failed
-
-
-def _load(engine: EngineOptions, term: Terminal) -> Deblurrer | None:
-    try:
-        deblurrer = engine.load()
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc)) from None
-    except DeblurError as exc:
-        term.error(str(exc))
-        return None
-    if deblurrer.untrained:
-        term.warn(f"{engine.model} has no trained weights yet: the maps show an UNTRAINED network "
-                  "(see `deblur weights list`, or pass --weights)")
-    return deblurrer

@@ -9,7 +9,9 @@ from typing import Annotated, Literal
 import typer
 
 from ..engine import Deblurrer
+from ..errors import DeblurError
 from ..model import list_presets
+from .console import Terminal
 
 Precision = Literal["auto", "fp32", "fp16", "bf16"]
 
@@ -85,3 +87,19 @@ class OutputOptions:
     suffix: str | None = None
     skip_existing: bool = False
     overwrite: bool = False
+
+
+def load_engine(engine: EngineOptions, term: Terminal, untrained_means: str) -> Deblurrer | None:
+    """Build the engine for a command: a rejected option is bad usage (exit 2), missing weights or device
+    one error line (None back); an untrained network gets a warning saying what that means here."""
+    try:
+        deblurrer = engine.load()
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    except DeblurError as exc:
+        term.error(str(exc))
+        return None
+    if deblurrer.untrained:
+        term.warn(f"{engine.model} has no trained weights yet: {untrained_means} "
+                  "(see `deblur weights list`, or pass --weights)")
+    return deblurrer

@@ -40,6 +40,7 @@ from .options import (
     TileOption,
     TileOverlapOption,
     WeightsOption,
+    load_engine,
 )
 
 OutputFormat = Literal["auto", "png", "jpg", "tiff", "webp"]
@@ -167,7 +168,7 @@ def _run(inputs: list[Path], *, recursive: bool, engine: EngineOptions, output: 
     todo = [job for job in jobs if job.target is not None and not job.skipped and not job.failed]
     try:
         if todo:
-            deblurrer = _load(engine, term)
+            deblurrer = load_engine(engine, term, "the network is UNTRAINED; results are not deblurred")
             if deblurrer is None:
                 return 1
             _deblur_all(todo, deblurrer, output, views, term, summary)
@@ -210,20 +211,6 @@ def _plan(items: list[InputFile], output: OutputOptions, file_target: Path | Non
             job.failed = f"{job.target}: already exists (use --overwrite to replace it or --skip-existing)"
         claimed.setdefault(key, item.path)
     return jobs
-
-
-def _load(engine: EngineOptions, term: Terminal) -> Deblurrer | None:
-    try:
-        deblurrer = engine.load()
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc)) from None
-    except DeblurError as exc:
-        term.error(str(exc))
-        return None
-    if deblurrer.untrained:
-        term.warn(f"{engine.model} has no trained weights yet: the network is UNTRAINED and its results are "
-                  "not deblurred (see `deblur weights list`, or pass --weights)")
-    return deblurrer
 
 
 def _deblur_all(todo: list[_Job], deblurrer: Deblurrer, output: OutputOptions, views: tuple[str, ...],

@@ -19,6 +19,7 @@ from .options import (
     TileOption,
     TileOverlapOption,
     WeightsOption,
+    load_engine,
 )
 
 Dirs = Annotated[list[Path] | None, typer.Option(exists=True, file_okay=False)]
@@ -171,9 +172,9 @@ def evaluate(
 
     try:
         with term.logging():
-            deblurrer = options.load()
-            if deblurrer.untrained:
-                term.warn(f"{model} has no trained weights: scores are the untrained network's")
+            deblurrer = load_engine(options, term, "the scores are the untrained network's")
+            if deblurrer is None:
+                raise typer.Exit(1)
             report = run_eval(deblurrer, blur_dir, sharp_dir, on_pair=on_pair)
     except DeblurError as exc:
         term.error(str(exc))
