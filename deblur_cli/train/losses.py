@@ -82,7 +82,8 @@ def policy_loss(
     out: SAPHNetOutput, target: torch.Tensor, weights: LossWeights, cell: int
 ) -> tuple[torch.Tensor, dict[str, float]]:
     """REINFORCE: for each chosen cell, reward = L1 error of I_{s-1} minus L1 error of I_s on that cell,
-    minus the cell cost; advantage = reward - batch mean; loss = -mean(advantage x log p) - eta x entropy."""
+    minus the cell cost; advantage = (reward - batch mean) / batch std; loss = -mean(advantage x log p)
+    - eta x entropy."""
     total = target.new_zeros(())
     stats = {"reward": 0.0, "entropy": 0.0}
     if not out.logits:
@@ -92,7 +93,8 @@ def policy_loss(
             before = per_cell_error(out.stages[s], target, cell)
             after = per_cell_error(out.stages[s + 1], target, cell)
             reward = (before - after).gather(1, cells) - weights.cell_cost
-            advantage = reward - reward.mean()
+            # normalised: per-cell L1 changes are ~1e-4, which the entropy bonus would otherwise drown
+            advantage = (reward - reward.mean()) / (reward.std() + 1e-8)
         p = torch.sigmoid(logits.float())
         entropy = -(p * F.logsigmoid(logits.float()) + (1 - p) * F.logsigmoid(-logits.float())).mean()
         total = total - (advantage * log_probs).mean() - weights.entropy * entropy
