@@ -55,7 +55,11 @@ class PretrainedRecord:
 # ---- edit here when shipping weights (see the module docstring) ------------------------------------------
 PRETRAINED: dict[str, PretrainedRecord] = {
     "saphnet-s": PretrainedRecord(
-        preset="saphnet-s", repo_id=f"{HUB_ORG}/saphnet-s", revision="main", sha256=None, license="mit"
+        preset="saphnet-s",
+        repo_id=f"{HUB_ORG}/saphnet-s",
+        revision="main",
+        sha256="22c6a27a0e1b1fefc8c93a77e1e5c4786c3ce74b181cd19de582533e904049a5",
+        license="mit",
     ),
     "saphnet-b": PretrainedRecord(
         preset="saphnet-b", repo_id=f"{HUB_ORG}/saphnet-b", revision="main", sha256=None, license="mit"
