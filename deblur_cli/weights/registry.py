@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 HUB_ORG = "deblur-project"
-"""Hugging Face organisation the project publishes to (reserved name; nothing is published there yet)."""
+"""Hugging Face organisation the project means to publish to (a placeholder: nothing is published yet)."""
 
 
 @dataclass(frozen=True)
