@@ -75,6 +75,12 @@ def train(
         float | None, typer.Option(help="Stop (with a checkpoint) after this many seconds.")
     ] = None,
     resume: Annotated[bool, typer.Option(help="Continue from OUT/checkpoint.pt if it exists.")] = True,
+    init: Annotated[
+        Path | None,
+        typer.Option(
+            exists=True, dir_okay=False, help="Start from another run's checkpoint.pt (weights only)."
+        ),
+    ] = None,
     export: Annotated[
         Path | None,
         typer.Option(help="At the end, write the EMA weights here (config.json + model.safetensors)."),
@@ -134,6 +140,9 @@ def train(
         if resume and checkpoint.exists():
             trainer.load_checkpoint(checkpoint)
             term.say(f"resumed {out} at step {trainer.step}")
+        elif init is not None:
+            trainer.init_weights(init)
+            term.say(f"started from the weights of {init}")
         with term.logging():
             trainer.run(time_limit=time_limit)
         if export is not None:

@@ -263,6 +263,13 @@ class Trainer:
         os.replace(tmp, path)
         return path
 
+    def init_weights(self, path: str | Path) -> None:
+        """Start a new run from another run's checkpoint: its weights and EMA only (not its optimiser,
+        step or data order), e.g. to fine-tune with a new schedule."""
+        state = torch.load(path, map_location=self.device, weights_only=False)
+        self.model.load_state_dict(state["model"])
+        self.ema.load_state_dict(state["ema"])
+
     def load_checkpoint(self, path: str | Path) -> None:
         """Continue from a checkpoint written by `save_checkpoint` (our own file: full unpickling)."""
         state = torch.load(path, map_location=self.device, weights_only=False)
@@ -308,7 +315,12 @@ class Trainer:
         self.optimizer.zero_grad(set_to_none=True)
         self.scaler.scale(loss).backward()
         self.scaler.unscale_(self.optimizer)
-        grad_norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), cfg.grad_clip)
+        # Clipped apart: the policy's normalised-advantage gradients must not shrink the restoration's.
+        policy = {id(p) for p in self.model.policies.parameters()}
+        grad_norm = torch.nn.utils.clip_grad_norm_(
+            [p for p in self.model.parameters() if id(p) not in policy], cfg.grad_clip
+        )
+        torch.nn.utils.clip_grad_norm_(self.model.policies.parameters(), cfg.grad_clip)
         self.scaler.step(self.optimizer)
         self.scaler.update()
         self._update_ema()
