@@ -109,3 +109,13 @@ def test_exported_weights_load_in_the_engine(photos, tmp_path):
     # fp16 storage of the weights: within a couple of 8-bit levels
     assert np.abs(restored.astype(np.float32) - expected).max() <= 2.0
     assert not math.isnan(float(restored.mean()))
+
+
+def test_init_weights_takes_weights_but_not_the_schedule(photos, tmp_path):
+    first = Trainer(_config(photos), tmp_path / "a", device="cpu")
+    first.run(until=2)
+    second = Trainer(_config(photos), tmp_path / "b", device="cpu")
+    second.init_weights(tmp_path / "a" / "checkpoint.pt")
+    assert second.step == 0
+    for p, q in zip(first.model.parameters(), second.model.parameters(), strict=True):
+        assert torch.equal(p, q)
