@@ -1,9 +1,8 @@
 """What-if timings for SAPHNet on CPU: the model as it is against prototype changes applied in this
 process only (deblur_cli/model/ is not edited), with DMPHN 1-2-4 alongside; runs alternate, medians.
 
-Prototypes (each checked to give the same output as the model before timing):
-- `pixel-major attention`: GlobalAttention computed on (batch, pixels, channels) matrices, which are free
-  views of channels_last tensors, instead of (batch, channels, pixels) ones (copies under channels_last);
+Prototype (checked to give the same output as the model before timing; the pixel-major attention that
+was prototyped here too is now the model's own, see docs/performance.md):
 - `cached grid`: the deformable filter's sampling grid built as a cached base grid + scaled offsets in one
   fused op, instead of meshgrid/arange/stack on every call.
 
@@ -21,40 +20,7 @@ import torch
 import torch.nn.functional as F
 
 from deblur_cli.bench import alternate, load_reference
-from deblur_cli.model import create_model, global_attention, pixel_filter
-
-
-def pixel_major_attention(
-    self: global_attention.GlobalAttention,
-    x: torch.Tensor,
-    source: torch.Tensor | None = None,
-    *,
-    group: int = 1,
-    source_group: int | None = None,
-    recorder=None,
-) -> torch.Tensor:
-    """GlobalAttention.forward on (contexts, pixels, channels) matrices; same maths as the model's."""
-    if source is None:
-        source, source_group = x, group
-    source_group = source_group or 1
-    keys = self.to_keys(source)
-    maps, h, w = keys.shape[1], keys.shape[2], keys.shape[3]
-    keys = _pixels_last(keys, source_group)  # (contexts, P, M)
-    attention = torch.softmax(keys.float(), dim=1).to(source.dtype)
-    values = _pixels_last(self.to_values(source), source_group)  # (contexts, P, C)
-    descriptors = attention.transpose(1, 2) @ values  # (contexts, M, C)
-    if recorder is not None and self.name and source_group == 1:
-        recorder.add_attention(self.name, attention.transpose(1, 2).reshape(-1, maps, h, w))
-    queries = torch.softmax(_pixels_last(self.to_queries(x), 1).float(), dim=2).to(x.dtype)  # (B, Q, M)
-    out = queries @ descriptors.repeat_interleave(group, dim=0)  # (B, Q, C)
-    b, _, hq, wq = x.shape
-    return self.proj(out.view(b, hq, wq, -1).permute(0, 3, 1, 2))
-
-
-def _pixels_last(t: torch.Tensor, group: int) -> torch.Tensor:
-    """(G*n, C, h, w) -> (n, G*h*w, C); a free view when t is channels_last."""
-    b, c, h, w = t.shape
-    return t.permute(0, 2, 3, 1).reshape(b // group, group * h * w, c)
+from deblur_cli.model import create_model, pixel_filter
 
 
 @functools.lru_cache(maxsize=64)
@@ -105,19 +71,16 @@ def main() -> None:
     dmphn_cl = dmphn_cl.to(memory_format=torch.channels_last)
     x = torch.rand(1, 3, args.size, args.size)
     x_cl = x.contiguous(memory_format=torch.channels_last)
-    original_attention = global_attention.GlobalAttention.forward
     original_filter = pixel_filter.deformable_filter
 
-    def patched(fn, attention: bool, grid: bool):
+    def with_cached_grid(fn):
         def run():
-            attention_forward = pixel_major_attention if attention else original_attention
-            global_attention.GlobalAttention.forward = attention_forward
-            pixel_filter.deformable_filter = cached_grid_filter if grid else original_filter
+            pixel_filter.deformable_filter = cached_grid_filter
             try:
                 return fn()
             finally:
-                global_attention.GlobalAttention.forward = original_attention
                 pixel_filter.deformable_filter = original_filter
+
         return run
 
     zero_budget = (0.0,) * net.config.refinement_stages
@@ -125,10 +88,9 @@ def main() -> None:
         "dmphn NCHW": lambda: dmphn(x),
         "dmphn channels_last": lambda: dmphn_cl(x_cl),
         f"{args.preset} as is": lambda: net(x).image,
-        f"{args.preset} cached grid": patched(lambda: net(x).image, attention=False, grid=True),
+        f"{args.preset} cached grid": with_cached_grid(lambda: net(x).image),
         f"{args.preset} channels_last": lambda: net_cl(x_cl).image,
-        f"{args.preset} CL + pixel-major attn + cached grid": patched(
-            lambda: net_cl(x_cl).image, attention=True, grid=True),
+        f"{args.preset} channels_last + cached grid": with_cached_grid(lambda: net_cl(x_cl).image),
         f"{args.preset} stage 1 only (budget 0)": lambda: net(x, budget=zero_budget).image,
     }
     with torch.inference_mode():

@@ -22,8 +22,6 @@ from .options import (
     load_engine,
 )
 
-Dirs = Annotated[list[Path] | None, typer.Option(exists=True, file_okay=False)]
-
 
 def train(
     out: Annotated[Path, typer.Option("--out", "-o", help="Run folder: checkpoint, log, best export.")],

@@ -23,7 +23,7 @@ from torch.utils.data import ConcatDataset, Dataset
 
 from ..model import SAPHNet, create_model
 from ..weights import save_pretrained
-from .datasets import FrameSequenceDataset, PairedFolderDataset, SharpFolderDataset
+from .datasets import FrameSequenceDataset, PairedFolderDataset, SharpFolderDataset, make_validation_set
 from .losses import LossWeights, policy_loss, restoration_loss
 from .metrics import psnr, ssim
 
@@ -237,8 +237,6 @@ class Trainer:
         self.best_psnr = -math.inf
         self.val_pairs: list[tuple[np.ndarray, np.ndarray]] = []
         if cfg.val_sharp_dirs and self.rank == 0:
-            from .datasets import make_validation_set
-
             self.val_pairs = make_validation_set(
                 cfg.val_sharp_dirs, count=cfg.val_count, crop=cfg.val_crop, include=cfg.val_include or None
             )
