@@ -35,6 +35,9 @@ WeightsOption = Annotated[str | None, typer.Option(
     "Default: the preset's own (bundled, cached or downloaded).")]
 DeviceOption = Annotated[str, typer.Option(
     "--device", "-d", help="auto (CUDA > MPS > CPU), cpu, cuda, cuda:N or mps.")]
+SpreadDeviceOption = Annotated[str, typer.Option(
+    "--device", "-d", help="auto (CUDA > MPS > CPU), cpu, cuda, cuda:N or mps; or a comma-separated list "
+    "(cuda:0,cuda:1) to spread the photos over several devices, one worker process each.")]
 PrecisionOption = Annotated[Precision, typer.Option(
     "--precision", help="auto uses fp16/bf16 only where the device runs them correctly, never on CPU.")]
 TileOption = Annotated[str, typer.Option(
@@ -100,6 +103,11 @@ def load_engine(engine: EngineOptions, term: Terminal, untrained_means: str) -> 
         term.error(str(exc))
         return None
     if deblurrer.untrained:
-        term.warn(f"{engine.model} has no trained weights yet: {untrained_means} "
-                  "(see `deblur weights list`, or pass --weights)")
+        warn_untrained(engine, term, untrained_means)
     return deblurrer
+
+
+def warn_untrained(engine: EngineOptions, term: Terminal, untrained_means: str) -> None:
+    """The warning for a network without trained weights: what that means for this command's results."""
+    term.warn(f"{engine.model} has no trained weights yet: {untrained_means} "
+              "(see `deblur weights list`, or pass --weights)")

@@ -19,30 +19,26 @@ from rich.progress import (
 
 from ..engine import Deblurrer
 from ..errors import DeblurError
-from ..io import (
-    DEFAULT_SUFFIX,
-    IMAGE_EXTENSIONS,
-    InputFile,
-    find_inputs,
-    output_path,
-    read_image,
-    write_image,
-)
-from ..viz import VIEWS, write_visualisations
+from ..io import DEFAULT_SUFFIX, IMAGE_EXTENSIONS, InputFile, find_inputs, output_path
+from ..viz import VIEWS
 from .console import Terminal
+from .jobs import Job, deblur_one, failure_reason
 from .options import (
     BudgetOption,
-    DeviceOption,
     EngineOptions,
     ModelOption,
     OutputOptions,
     PrecisionOption,
+    SpreadDeviceOption,
     TileOption,
     TileOverlapOption,
     WeightsOption,
     load_engine,
+    warn_untrained,
 )
+from .spread import deblur_spread, split_devices
 
+UNTRAINED = "the network is UNTRAINED; results are not deblurred"
 OutputFormat = Literal["auto", "png", "jpg", "tiff", "webp"]
 
 
@@ -58,16 +54,6 @@ def _check_views(value: str | None) -> str | None:
 def _views(value: str | None) -> tuple[str, ...]:
     names = [v.strip() for v in (value or "").split(",") if v.strip()]
     return tuple(VIEWS) if "all" in names else tuple(names)
-
-
-@dataclass
-class _Job:
-    """One input and what the plan says about it: its output, or why it is skipped or cannot run."""
-
-    item: InputFile
-    target: Path | None = None
-    skipped: str | None = None
-    failed: str | None = None
 
 
 @dataclass
@@ -105,7 +91,7 @@ def run(
     recursive: Annotated[bool, typer.Option("--recursive", "-r", help="Walk into subfolders.")] = False,
     model: ModelOption = "saphnet-s",
     weights: WeightsOption = None,
-    device: DeviceOption = "auto",
+    device: SpreadDeviceOption = "auto",
     precision: PrecisionOption = "auto",
     tile: TileOption = "auto",
     tile_overlap: TileOverlapOption = 32,
@@ -167,8 +153,15 @@ def _run(inputs: list[Path], *, recursive: bool, engine: EngineOptions, output: 
             term.error(job.failed)
     todo = [job for job in jobs if job.target is not None and not job.skipped and not job.failed]
     try:
-        if todo:
-            deblurrer = load_engine(engine, term, "the network is UNTRAINED; results are not deblurred")
+        if todo and "," in engine.device:
+            try:
+                devices = split_devices(engine.device)
+            except DeblurError as exc:
+                term.error(str(exc))
+                return 1
+            _spread_all(todo, engine, devices, output, views, term, summary)
+        elif todo:
+            deblurrer = load_engine(engine, term, UNTRAINED)
             if deblurrer is None:
                 return 1
             _deblur_all(todo, deblurrer, output, views, term, summary)
@@ -187,11 +180,11 @@ def _single_file_target(inputs: list[Path], out: Path | None) -> Path | None:
     return out if out.suffix.lower() in IMAGE_EXTENSIONS else None
 
 
-def _plan(items: list[InputFile], output: OutputOptions, file_target: Path | None) -> list[_Job]:
-    jobs: list[_Job] = []
+def _plan(items: list[InputFile], output: OutputOptions, file_target: Path | None) -> list[Job]:
+    jobs: list[Job] = []
     claimed: dict[Path, Path] = {}
     for item in items:
-        job = _Job(item)
+        job = Job(item)
         jobs.append(job)
         try:
             job.target = file_target or output_path(item, out_dir=output.out, suffix=output.suffix,
@@ -213,21 +206,26 @@ def _plan(items: list[InputFile], output: OutputOptions, file_target: Path | Non
     return jobs
 
 
-def _deblur_all(todo: list[_Job], deblurrer: Deblurrer, output: OutputOptions, views: tuple[str, ...],
+def _progress(term: Terminal) -> Progress:
+    """The files bar on stderr, shown only on a terminal and without -q."""
+    return Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                    TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(), console=term.err,
+                    disable=term.quiet or not term.err.is_terminal)
+
+
+def _deblur_all(todo: list[Job], deblurrer: Deblurrer, output: OutputOptions, views: tuple[str, ...],
                 term: Terminal, summary: _Summary) -> None:
-    columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-               TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn())
-    with Progress(*columns, console=term.err, disable=term.quiet or not term.err.is_terminal) as progress:
+    with _progress(term) as progress:
         files = progress.add_task("deblurring", total=len(todo))
         tiles = _TileProgress(progress)
         for job in todo:
             progress.update(files, description=job.item.relative.as_posix())
             try:
-                _deblur_one(job, deblurrer, output, views, tiles)
+                deblur_one(job, deblurrer, output, views, tiles)
                 summary.done.append(job.item.path)
                 term.detail(f"wrote {job.target}")
             except (DeblurError, ValueError, MemoryError) as exc:
-                reason = _reason(job.item.path, exc)
+                reason = failure_reason(job.item.path, exc)
                 summary.failed.append((job.item.path, reason))
                 term.error(reason)
             finally:
@@ -235,31 +233,27 @@ def _deblur_all(todo: list[_Job], deblurrer: Deblurrer, output: OutputOptions, v
                 progress.advance(files)
 
 
-def _deblur_one(job: _Job, deblurrer: Deblurrer, output: OutputOptions, views: tuple[str, ...],
-                tiles: _TileProgress) -> None:
-    if job.target is None:
-        raise ValueError(f"{job.item.path}: no output planned")
-    image = read_image(job.item.path)
-    if views:
-        result, maps = deblurrer.restore_with_maps(image.pixels, progress=tiles)
-    else:
-        result = deblurrer.restore(image.pixels, progress=tiles)
-    fmt = None if output.format == "auto" else output.format
-    write_image(job.target, result, like=image, format=fmt, quality=output.quality,
-                overwrite=output.overwrite)
-    if views:
-        write_visualisations(image.pixels, result, maps, job.target.with_suffix(""), views,
-                             overwrite=output.overwrite)
+def _spread_all(todo: list[Job], engine: EngineOptions, devices: list[str], output: OutputOptions,
+                views: tuple[str, ...], term: Terminal, summary: _Summary) -> None:
+    """The batch over several devices, one worker process each; the summary is filled as photos finish."""
+    with _progress(term) as bar:
+        files = bar.add_task(f"deblurring on {', '.join(devices)}", total=len(todo))
+
+        def finished(index: int, reason: str | None) -> None:
+            job = todo[index]
+            if reason is None:
+                summary.done.append(job.item.path)
+                term.detail(f"wrote {job.target}")
+            else:
+                summary.failed.append((job.item.path, reason))
+                term.error(reason)
+            bar.advance(files)
+
+        deblur_spread(todo, engine, devices, output, views, on_result=finished,
+                      on_untrained=lambda: warn_untrained(engine, term, UNTRAINED))
 
 
-def _reason(path: Path, exc: BaseException) -> str:
-    text = " ".join(str(exc).split())
-    if not text:
-        text = "out of memory" if isinstance(exc, MemoryError) else type(exc).__name__
-    return text if str(path) in text else f"{path}: {text}"
-
-
-def _report(jobs: list[_Job], summary: _Summary, term: Terminal) -> None:
+def _report(jobs: list[Job], summary: _Summary, term: Terminal) -> None:
     if len(jobs) == 1 and summary.done:
         term.say(f"wrote {jobs[0].target}")
         return

@@ -34,6 +34,9 @@ def resolve_device(spec: str | torch.device = "auto") -> torch.device:
         return torch.device("cpu")
     if name == "cpu":
         return torch.device("cpu")
+    if "," in name:
+        raise DeviceError(f"{spec!r} names several devices; only `deblur run` spreads photos over devices, "
+                          "give one here")
     if name == "mps":
         if not torch.backends.mps.is_available():
             raise DeviceError("device 'mps' is not available (needs Apple silicon and torch with MPS)")

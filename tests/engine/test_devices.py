@@ -28,7 +28,7 @@ def test_cpu_and_auto_resolve_to_real_devices() -> None:
 @pytest.mark.parametrize(("spec", "message"), [
     ("tpu", "unknown device 'tpu'; use auto, cpu, cuda, cuda:N or mps"),
     ("cuda:x", "unknown device 'cuda:x'"),
-    ("cuda:0,cuda:1", "unknown device"),
+    ("cuda:0,cuda:1", "names several devices; only `deblur run` spreads"),
     ("cuda:99", "not available"),
 ])
 def test_bad_or_missing_devices_are_a_one_line_device_error(spec: str, message: str) -> None:
