@@ -125,8 +125,12 @@ class SAPHNet(nn.Module):
         n = x.shape[0]
         for s, refiner in enumerate(self.refiners):
             if self.config.sampling:
-                logits = self.policies[s](blurred, image, features)
                 k = math.ceil(fractions[s] * grid.count)
+                # The policy's graph only when its loss will use it (training, policy-chosen cells): a
+                # graph no loss reaches would leave DistributedDataParallel waiting for its gradients.
+                learns = self.training and selection == "policy" and k > 0
+                with torch.set_grad_enabled(torch.is_grad_enabled() and learns):
+                    logits = self.policies[s](blurred, image, features)
                 cells, log_probs = choose_cells(logits, k, sample=self.training, selection=selection)
                 difficulty = torch.sigmoid(logits.detach().float())
                 out.logits.append(logits)
