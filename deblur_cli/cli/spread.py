@@ -58,14 +58,14 @@ def deblur_spread(jobs: list[Job], engine: EngineOptions, devices: list[str], ou
     threads = max(1, (os.cpu_count() or 1) // max(1, cpu_workers))
     workers = [
         context.Process(target=_worker, args=(replace(engine, device=device), output, views, threads, tasks,
-                                              results), name=f"deblur-{device}", daemon=True)
-        for device in devices
+                                              results), name=f"{device} (worker {number})", daemon=True)
+        for number, device in enumerate(devices, 1)
     ]
     for worker in workers:
         worker.start()
     outcome = SpreadResult()
     warned = False
-    started: dict[str, int] = {}  # worker name -> index of the photo it is on
+    started: dict[str, int] = {}  # worker name (unique) -> index of the photo it is on
     load_errors: list[str] = []
     try:
         while len(outcome.done) + len(outcome.failed) < len(jobs):
@@ -80,7 +80,7 @@ def deblur_spread(jobs: list[Job], engine: EngineOptions, devices: list[str], ou
                     warned = True
                     on_untrained()
             elif kind == "load-error":
-                load_errors.append(f"{name.removeprefix('deblur-')}: {payload}")
+                load_errors.append(f"{name}: {payload}")
             elif kind == "start":
                 started[name] = payload
             else:
@@ -118,8 +118,8 @@ def _reap_dead(workers: list[multiprocessing.Process], started: dict[str, int], 
     for worker in workers:
         if worker.exitcode not in (None, 0) and worker.name in started:
             index = started.pop(worker.name)
-            _record(outcome, index, f"worker on {worker.name.removeprefix('deblur-')} died "
-                    f"(exit code {worker.exitcode}) while restoring it", on_result)
+            _record(outcome, index, f"the worker on {worker.name} died (exit code {worker.exitcode}) "
+                    "while restoring it", on_result)
     return any(worker.is_alive() for worker in workers)
 
 
