@@ -58,7 +58,7 @@ PRETRAINED: dict[str, PretrainedRecord] = {
         preset="saphnet-s",
         repo_id=f"{HUB_ORG}/saphnet-s",
         revision="main",
-        sha256="22c6a27a0e1b1fefc8c93a77e1e5c4786c3ce74b181cd19de582533e904049a5",
+        sha256="2b6fbab18f337c9ffb3f01defcda4d119ff35095ffc9a46d5d1022f59c1ddbf9",
         license="mit",
     ),
     "saphnet-b": PretrainedRecord(

@@ -1,8 +1,8 @@
 """The shipped saphnet-s policy sends more work to blurred regions than to sharp ones (issue 6).
 
-The bundled checkpoint's policy has trained for 1000 steps only: its difficulty is 10-26 % higher on the
-blurred half and it chooses 1.3-1.9x as many cells there. These bounds guard that; "clearly higher"
-difficulty is for better-trained weights to reach.
+With the bundled checkpoint (weights/saphnet-s/README.md; its policy's scale calibrated after training) the
+blurred half's mean P_s is 10 % higher at stage 2 (0.714 against 0.647) and 33 % higher at stage 3 (0.569
+against 0.427), and it gets 1.4x and 1.9x as many chosen cells. The bounds below guard those margins.
 """
 
 from pathlib import Path
@@ -25,6 +25,6 @@ def maps():
 def test_blurred_half_gets_higher_difficulty_and_more_cells(maps):
     # examples/half_blurred.png: left half sharp, right half motion-blurred (examples/make_examples.py)
     half = maps.difficulty.shape[2] // 2
-    for difficulty, chosen in zip(maps.difficulty, maps.chosen, strict=True):
-        assert difficulty[:, half:].mean() > difficulty[:, :half].mean()
-        assert chosen[:, half:].mean() > 1.25 * chosen[:, :half].mean()
+    for difficulty, chosen, margin in zip(maps.difficulty, maps.chosen, (1.05, 1.2), strict=True):
+        assert difficulty[:, half:].mean() > margin * difficulty[:, :half].mean()
+        assert chosen[:, half:].mean() > 1.3 * chosen[:, :half].mean()
