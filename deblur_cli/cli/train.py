@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Annotated
 
+import torch
 import typer
 
 from ..errors import DeblurError
@@ -120,7 +121,7 @@ def train(
         with log_path.open("a") as fh:
             fh.write(json.dumps(record) + "\n")
         line = (
-            f"step {record['step']}/{steps} {record['phase']} loss {record['loss']:.4f} "
+            f"step {record['step']}/{cfg.steps} {record['phase']} loss {record['loss']:.4f} "
             f"psnr {record['psnr']:.2f} {record['it_s']:.2f} it/s"
         )
         if "val_psnr" in record:
@@ -129,10 +130,13 @@ def train(
 
     try:
         if resume and checkpoint.exists():
-            import torch
-
-            saved = torch.load(checkpoint, map_location="cpu", weights_only=False)["config"]
-            cfg = TrainConfig.from_dict(saved)
+            state = torch.load(checkpoint, map_location="cpu", weights_only=False)
+            saved = TrainConfig.from_dict(state["config"])
+            ignored = [name for name, value in cfg.to_dict().items() if saved.to_dict()[name] != value]
+            if ignored:
+                term.warn(f"resuming {out} with its saved settings; changes to {', '.join(ignored)} ignored "
+                          "(start a new run with --init to change them)")
+            cfg = saved
         out.mkdir(parents=True, exist_ok=True)
         trainer = Trainer(cfg, out, device=device, on_log=on_log)
         if resume and checkpoint.exists():

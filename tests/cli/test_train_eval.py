@@ -58,6 +58,13 @@ def test_train_writes_checkpoint_log_and_export_then_resumes(tmp_path):
 
     again = runner.invoke(app, [*args[:-4], "--steps", "3"])
     assert again.exit_code == 0 and "resumed" in again.output
+    assert "ignored" not in again.output
+
+    changed = runner.invoke(app, [*args[:-4], "--steps", "5", "--lr", "1e-3"])
+    assert changed.exit_code == 0, changed.output
+    assert "changes to steps, lr ignored" in " ".join(changed.output.split())
+    records = [json.loads(line) for line in (tmp_path / "run" / "log.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in records] == [1, 2, 3]  # the saved run ends at its own 3 steps
 
 
 def test_eval_scores_pairs_and_reports_json(tmp_path):
