@@ -56,6 +56,11 @@ class LossWeights:
     """Reward penalty per refined cell (prices computation)."""
     entropy: float = 0.01
     """eta: entropy bonus keeping the policy from collapsing early."""
+    budget_prior: float = 0.1
+    """Weight of a per-cell cross-entropy pulling P_s towards the stage's budget fraction. REINFORCE on the
+    chosen cells alone drifts every logit down without bound (its push up saturates at p -> 1, its push down
+    never does); this anchor's gradient, p - budget, does not saturate either, so P_s stays a readable
+    probability while the rewards order the cells."""
 
 
 def restoration_loss(
@@ -83,7 +88,7 @@ def policy_loss(
 ) -> tuple[torch.Tensor, dict[str, float]]:
     """REINFORCE: for each chosen cell, reward = L1 error of I_{s-1} minus L1 error of I_s on that cell,
     minus the cell cost; advantage = (reward - batch mean) / batch std; loss = -mean(advantage x log p)
-    - eta x entropy."""
+    - eta x entropy + budget_prior x cross-entropy(P_s, budget fraction)."""
     total = target.new_zeros(())
     stats = {"reward": 0.0, "entropy": 0.0}
     if not out.logits:
@@ -97,7 +102,10 @@ def policy_loss(
             advantage = (reward - reward.mean()) / (reward.std() + 1e-8)
         p = torch.sigmoid(logits.float())
         entropy = -(p * F.logsigmoid(logits.float()) + (1 - p) * F.logsigmoid(-logits.float())).mean()
+        fraction = torch.full_like(p, cells.shape[1] / max(logits[0].numel(), 1))
+        prior = F.binary_cross_entropy_with_logits(logits.float(), fraction)
         total = total - (advantage * log_probs).mean() - weights.entropy * entropy
+        total = total + weights.budget_prior * prior
         stats["reward"] += float(reward.mean()) / len(out.logits)
         stats["entropy"] += float(entropy.detach()) / len(out.logits)
     return total, stats

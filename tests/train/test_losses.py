@@ -59,3 +59,22 @@ def test_restoration_loss_sums_stages():
     assert len(terms) == 2 and abs(total.item() - sum(terms)) < 1e-6
     only_first, terms1 = restoration_loss(out, target, LossWeights(stages=(1.0, 1.0)), cell=4, stages=1)
     assert len(terms1) == 1 and only_first < total
+
+
+def test_budget_prior_lifts_a_collapsed_policy_towards_the_budget():
+    image = torch.full((1, 3, 4, 16), 0.5)  # no cell changed: zero rewards, zero advantages
+    cells = torch.tensor([[0, 1]])  # half the cells chosen: budget fraction 0.5
+
+    def gradient(prior: float) -> torch.Tensor:
+        logits = torch.full((1, 1, 1, 4), -30.0, requires_grad=True)  # P_s ~ 1e-13 everywhere
+        log_probs = torch.nn.functional.logsigmoid(logits.flatten(1)).gather(1, cells)
+        chosen = torch.zeros(1, 1, 1, 4, dtype=torch.bool)
+        out = SAPHNetOutput(image=image, stages=[image, image], chosen=[chosen], cells=[cells],
+                            log_probs=[log_probs], logits=[logits])
+        weights = LossWeights(entropy=0.0, budget_prior=prior)
+        loss, _ = policy_loss(out, torch.zeros_like(image), weights, cell=4)
+        loss.backward()
+        return logits.grad
+
+    assert torch.allclose(gradient(0.1), torch.full((1, 1, 1, 4), -0.1 * 0.5 / 4), atol=1e-6)  # descent lifts
+    assert gradient(0.0).abs().max() < 1e-9  # without it nothing pulls the logits back
