@@ -34,7 +34,7 @@ MIN_TILE = 64
 """Smallest tile the out-of-memory retry goes down to (rounded up to the size multiple)."""
 CPU_TILE_CAP = 512
 """Largest automatic tile on CPU. Time per pixel grows with the tile once feature maps outgrow the caches:
-saphnet-s on 2 cores took 35 s for an 8 MP photo in 512 px tiles, 40 s in 768, 57 s in 1024 (and 38 s in
+saphnet-s on 2 cores took 35 s for an 8 MP photo in 512 px tiles, 40 s in 768, 57 s with the 1024 cap (38 s in
 384); val/gopro PSNR was the same at 512 as at 1024 (28.233 against 28.226 dB)."""
 MPS_TILE_CAP = 1024
 """Largest automatic tile on Apple MPS (not measured; a GPU, so larger than on CPU)."""
