@@ -8,6 +8,7 @@ rounds), plus parameter counts.
     python benchmarks/compare_dmphn.py --presets saphnet-s,saphnet-b --size 512 --rounds 7
     python benchmarks/compare_dmphn.py --channels-last          # both networks in channels_last
     python benchmarks/compare_dmphn.py --compile                # torch.compile both (compile time shown)
+    python benchmarks/compare_dmphn.py --dtype bf16             # every network (and the input) in bfloat16
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ def main() -> None:
     parser.add_argument("--budget", type=float, default=None, help="SAPHNet budget (default: the preset's)")
     parser.add_argument("--channels-last", action="store_true", help="run every network in channels_last")
     parser.add_argument("--compile", action="store_true", help="torch.compile every network")
+    parser.add_argument("--dtype", choices=("fp32", "fp16", "bf16"), default="fp32",
+                        help="every network's dtype")
     args = parser.parse_args()
 
     torch.set_num_threads(args.threads)
@@ -42,12 +45,16 @@ def main() -> None:
     nets: dict[str, nn.Module] = {"dmphn-1-2-4": load_reference("dmphn")}
     for preset in args.presets.split(","):
         nets[preset] = create_model(preset).eval()
+    dtype = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}[args.dtype]
+    x = x.to(dtype)
+    nets = {k: v.to(dtype) for k, v in nets.items()}
     if args.channels_last:
         x = x.contiguous(memory_format=torch.channels_last)
         nets = {k: v.to(memory_format=torch.channels_last) for k, v in nets.items()}
 
     print(f"{machine_name()}; torch {torch.__version__}, {torch.get_num_threads()} threads; "
-          f"input 1x3x{args.size}x{args.size}; channels_last={args.channels_last}; compile={args.compile}")
+          f"input 1x3x{args.size}x{args.size} {args.dtype}; channels_last={args.channels_last}; "
+          f"compile={args.compile}")
     for name, net in nets.items():
         print(f"  {name:14s} {count_parameters(net) / 1e6:6.3f} M parameters")
 

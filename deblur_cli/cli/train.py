@@ -24,6 +24,19 @@ from .options import (
 )
 
 
+def _parse_mix(text: str) -> tuple[float, float, float]:
+    """`--mix 1,2,2` as three non-negative shares, at least one above zero."""
+    try:
+        shares = tuple(float(part) for part in text.split(","))
+    except ValueError:
+        shares = ()
+    if len(shares) != 3 or min(shares) < 0 or max(shares) <= 0:
+        raise typer.BadParameter(
+            f"expected three non-negative shares like 1,2,2, got {text!r}", param_hint="--mix"
+        )
+    return shares  # type: ignore[return-value]
+
+
 def train(
     out: Annotated[Path, typer.Option("--out", "-o", help="Run folder: checkpoint, log, best export.")],
     preset: Annotated[str, typer.Option("--preset", help="Network preset to train.")] = "saphnet-s",
@@ -46,6 +59,13 @@ def train(
         list[Path] | None,
         typer.Option("--pairs", exists=True, file_okay=False, help="GoPro-layout folder (blur/ + sharp/)."),
     ] = None,
+    mix: Annotated[
+        str,
+        typer.Option(
+            metavar="SHARP,FRAMES,PAIRS",
+            help="Relative share of training samples from sharp photos, frame sequences and pairs.",
+        ),
+    ] = "0.5,1,1",
     val_sharp: Annotated[
         list[Path] | None,
         typer.Option(
@@ -92,6 +112,7 @@ def train(
 
     term = Terminal(quiet=quiet)
     cfg = TrainConfig(
+        mix=_parse_mix(mix),
         preset=preset,
         sharp_dirs=[str(p) for p in sharp or []],
         sharp_exclude=list(sharp_exclude or []),

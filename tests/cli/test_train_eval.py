@@ -2,6 +2,7 @@ import json
 
 import cv2
 import numpy as np
+import torch
 from typer.testing import CliRunner
 
 from deblur_cli.cli import app
@@ -89,3 +90,20 @@ def test_eval_mismatched_folders_fail_in_one_line(tmp_path):
     (blur / "p0.png").rename(blur / "other.png")
     result = runner.invoke(app, ["eval", str(blur), str(sharp), "--model", "saphnet-test", "--device", "cpu"])
     assert result.exit_code == 1
+
+
+def test_train_mix_sets_the_share_of_each_source(tmp_path):
+    photos = _photos(tmp_path / "photos")
+    base = ["train", "-o", str(tmp_path / "run"), "--preset", "saphnet-test", "--sharp", str(photos)]
+    base += ["--crop", "32", "--batch-size", "1", "--steps", "1", "--threads", "1", "--device", "cpu"]
+
+    result = runner.invoke(app, [*base, "--mix", "2,1,0"])
+    assert result.exit_code == 0, result.output
+    saved = torch.load(tmp_path / "run" / "checkpoint.pt", map_location="cpu", weights_only=False)
+    assert tuple(saved["config"]["mix"]) == (2.0, 1.0, 0.0)
+
+    for bad in ("1,2", "a,b,c", "-1,1,1", "0,0,0"):
+        failed = runner.invoke(app, [*base, "-o", str(tmp_path / "bad"), "--mix", bad])
+        assert failed.exit_code == 2, failed.output
+        assert "three non-negative shares" in " ".join(failed.output.split())
+        assert not (tmp_path / "bad").exists()
