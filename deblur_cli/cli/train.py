@@ -149,6 +149,7 @@ def train(
             line += f" | val {record['val_psnr']:.2f} dB (input {record['val_input_psnr']:.2f})"
         term.say(line)
 
+    state = None
     try:
         if resume and checkpoint.exists():
             state = torch.load(checkpoint, map_location="cpu", weights_only=False)
@@ -160,8 +161,8 @@ def train(
             cfg = saved
         out.mkdir(parents=True, exist_ok=True)
         trainer = Trainer(cfg, out, device=device, on_log=on_log)
-        if resume and checkpoint.exists():
-            trainer.load_checkpoint(checkpoint)
+        if state is not None:
+            trainer.load_checkpoint(state)
             term.say(f"resumed {out} at step {trainer.step}")
         elif init is not None:
             trainer.init_weights(init)

@@ -268,9 +268,11 @@ class Trainer:
         self.model.load_state_dict(state["model"])
         self.ema.load_state_dict(state["ema"])
 
-    def load_checkpoint(self, path: str | Path) -> None:
-        """Continue from a checkpoint written by `save_checkpoint` (our own file: full unpickling)."""
-        state = torch.load(path, map_location=self.device, weights_only=False)
+    def load_checkpoint(self, source: str | Path | dict[str, Any]) -> None:
+        """Continue from a checkpoint written by `save_checkpoint` (our own file: full unpickling), given
+        as its path or as the dict already read from it (the CLI reads it once for its config)."""
+        state = source if isinstance(source, dict) else torch.load(source, map_location=self.device,
+                                                                    weights_only=False)
         self.model.load_state_dict(state["model"])
         self.ema.load_state_dict(state["ema"])
         self.optimizer.load_state_dict(state["optimizer"])
