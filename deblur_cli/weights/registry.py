@@ -58,7 +58,7 @@ PRETRAINED: dict[str, PretrainedRecord] = {
         preset="saphnet-s",
         repo_id=f"{HUB_ORG}/saphnet-s",
         revision="main",
-        sha256="2b6fbab18f337c9ffb3f01defcda4d119ff35095ffc9a46d5d1022f59c1ddbf9",
+        sha256="8316afd43125dc11aab530342f4ed5d17bb85f3ec6efd716b636250f74d38ff8",
         license="mit",
     ),
     "saphnet-b": PretrainedRecord(
