@@ -97,7 +97,9 @@ def train(
     init: Annotated[
         Path | None,
         typer.Option(
-            exists=True, dir_okay=False, help="Start from another run's checkpoint.pt (weights only)."
+            exists=True,
+            help="Start from other weights: a run's checkpoint.pt, a .safetensors file or a weights folder "
+            "(e.g. weights/saphnet-s); not their optimiser or schedule.",
         ),
     ] = None,
     export: Annotated[

@@ -22,7 +22,7 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import ConcatDataset, Dataset
 
 from ..model import SAPHNet, create_model
-from ..weights import save_pretrained
+from ..weights import load_model, save_pretrained
 from .datasets import FrameSequenceDataset, PairedFolderDataset, SharpFolderDataset, make_validation_set
 from .losses import LossWeights, policy_loss, restoration_loss
 from .metrics import psnr, ssim
@@ -262,11 +262,24 @@ class Trainer:
         return path
 
     def init_weights(self, path: str | Path) -> None:
-        """Start a new run from another run's checkpoint: its weights and EMA only (not its optimiser,
-        step or data order), e.g. to fine-tune with a new schedule."""
-        state = torch.load(path, map_location=self.device, weights_only=False)
-        self.model.load_state_dict(state["model"])
-        self.ema.load_state_dict(state["ema"])
+        """Start a new run from other weights, not their optimiser, step or data order (e.g. to fine-tune
+        with a new schedule): another run's checkpoint.pt (its model and EMA), or published weights (a
+        .safetensors file or a folder holding model.safetensors, loaded as both model and EMA).
+
+        Raises ValueError when the weights do not fit this run's preset."""
+        path = Path(path)
+        if path.suffix == ".pt":
+            state = torch.load(path, map_location=self.device, weights_only=False)
+            model_state, ema_state = state["model"], state["ema"]
+        else:
+            net, _ = load_model(path, preset=self.cfg.preset)
+            model_state = ema_state = net.state_dict()
+        try:
+            self.model.load_state_dict(model_state)
+            self.ema.load_state_dict(ema_state)
+        except RuntimeError as exc:
+            first = str(exc).splitlines()[1].strip() if len(str(exc).splitlines()) > 1 else str(exc)
+            raise ValueError(f"{path} does not fit preset {self.cfg.preset}: {first}") from None
 
     def load_checkpoint(self, source: str | Path | dict[str, Any]) -> None:
         """Continue from a checkpoint written by `save_checkpoint` (our own file: full unpickling), given

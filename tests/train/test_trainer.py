@@ -119,3 +119,20 @@ def test_init_weights_takes_weights_but_not_the_schedule(photos, tmp_path):
     assert second.step == 0
     for p, q in zip(first.model.parameters(), second.model.parameters(), strict=True):
         assert torch.equal(p, q)
+
+
+def test_init_weights_from_published_weights_and_refuses_another_architecture(photos, tmp_path):
+    first = Trainer(_config(photos), tmp_path / "a", device="cpu")
+    first.run(until=2)
+    first.export(tmp_path / "w")
+    second = Trainer(_config(photos), tmp_path / "b", device="cpu")
+    second.init_weights(tmp_path / "w")  # a weights folder: model.safetensors + config.json
+    assert second.step == 0
+    # fp16 storage: the model and the EMA both start from the exported EMA, within fp16 rounding
+    pairs = zip(first.ema.parameters(), second.model.parameters(), second.ema.parameters(), strict=True)
+    for p, q, r in pairs:
+        assert torch.allclose(p, q, rtol=1e-3, atol=1e-4) and torch.equal(q, r)
+
+    wider = Trainer(_config(photos, overrides={"width": 16}), tmp_path / "c", device="cpu")
+    with pytest.raises(ValueError, match="does not fit preset saphnet-test"):
+        wider.init_weights(tmp_path / "w" / "model.safetensors")
