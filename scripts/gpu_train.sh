@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Train saphnet-s on a lent GPU in calls of at most 10 minutes (the `device` tool), resuming each time.
+#
+#   bash scripts/gpu_train.sh pack [DATA]   # on this machine, once: fill carry/ (git-ignored, < 64 MiB)
+#   bash scripts/gpu_train.sh train         # on the GPU machine: resume (or start from weights/saphnet-s),
+#                                           # train for TIME_LIMIT seconds, leave checkpoint + export in $OUT
+#   bash scripts/gpu_train.sh unpack DIR    # back here: put the returned checkpoint into carry/run/
+#
+# A call: run(command="bash scripts/gpu_train.sh train", carry=["carry"]); then unpack the files it returns.
+# carry/ holds the data (GoPro-recipe frames, Kodak24 photos) and carry/run/checkpoint.pt (about 17 MiB);
+# the checkpoint comes back in parts under 16 MiB each, which unpack joins.
+# Environment: TIME_LIMIT (default 540 s), STEPS (the run's length, default 20000), DEVICE (default cuda),
+# BATCH (default 16), CROP (default 256), PYTHON (default python3: the GPU image has torch, typer, rich,
+# opencv, imageio, pillow, safetensors and huggingface-hub, so the repo runs there uninstalled).
+# STEPS, BATCH and CROP are read when the run starts; a resumed run keeps its own.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+CARRY=carry
+DATA_LIMIT_MIB=46  # the checkpoint (about 17 MiB) travels with it on every call after the first: 64 in all
+
+case "${1:-}" in
+pack)
+    data="${2:-../shared/data}"
+    rm -rf "$CARRY/frames" "$CARRY/sharp"
+    mkdir -p "$CARRY/frames" "$CARRY/sharp" "$CARRY/run"
+    # Frames 1-159 of the training sequence: its first unbroken run (160-210 are held out for val/gopro).
+    for f in "$data"/frames/GOPR0477_11_00/000{001..159}.jpg; do
+        [ -e "$f" ] && cp "$f" "$CARRY/frames/"
+    done
+    cp "$data"/sharp/kodak24/* "$CARRY/sharp/"
+    size=$(du -sm "$CARRY" | cut -f1)
+    echo "carry/ holds ${size} MiB ($(ls "$CARRY/frames" | wc -l) frames, $(ls "$CARRY/sharp" | wc -l) photos)"
+    if [ "$size" -gt "$DATA_LIMIT_MIB" ]; then
+        echo "carry/ is over ${DATA_LIMIT_MIB} MiB: with the checkpoint, a call would carry over 64 MiB" >&2
+        exit 1
+    fi
+    ;;
+train)
+    out="${OUT:?set OUT to the folder whose files come back}"
+    [ -d "$CARRY/frames" ] || { echo "no $CARRY/frames: run 'bash scripts/gpu_train.sh pack' first" >&2; exit 1; }
+    mkdir -p "$CARRY/run"
+    "${PYTHON:-python3}" -m deblur_cli train -o "$CARRY/run" --init weights/saphnet-s \
+        --frames "$CARRY/frames" --sharp "$CARRY/sharp" --mix 1,2,0 \
+        --steps "${STEPS:-20000}" --batch-size "${BATCH:-16}" --crop "${CROP:-256}" --lr 2e-4 --warmup 200 \
+        --stage1-steps 0 --random-steps 0 --ema-decay 0.999 --checkpoint-every 200 \
+        --time-limit "${TIME_LIMIT:-540}" --device "${DEVICE:-cuda}" --export "$out/export" --quiet
+    # A file comes back only under 16 MiB: the checkpoint (about 17 MiB) comes back in parts.
+    split -b 15M "$CARRY/run/checkpoint.pt" "$out/checkpoint.pt.part-"
+    cp "$CARRY/run/log.jsonl" "$out/"
+    tail -n 1 "$out/log.jsonl"
+    ;;
+unpack)
+    from="${2:?give the folder the returned files are in}"
+    mkdir -p "$CARRY/run"
+    cat "$from"/checkpoint.pt.part-* > "$CARRY/run/checkpoint.pt.tmp"
+    mv "$CARRY/run/checkpoint.pt.tmp" "$CARRY/run/checkpoint.pt"
+    cp "$from/log.jsonl" "$CARRY/run/"
+    echo "carry/run/ now resumes at step $(tail -n 1 "$CARRY/run/log.jsonl" | python3 -c 'import json,sys; print(json.load(sys.stdin)["step"])')"
+    ;;
+*)
+    sed -n 2,11p "$0" >&2
+    exit 2
+    ;;
+esac
