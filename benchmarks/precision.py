@@ -23,6 +23,7 @@ import torch
 from deblur_cli.engine import Deblurrer
 from deblur_cli.io import read_image
 from deblur_cli.train.datasets import find_pairs
+from deblur_cli.train.evaluate import unit_rgb
 from deblur_cli.train.metrics import psnr
 
 
@@ -33,10 +34,6 @@ def centre_crop(pixels: np.ndarray, size: int) -> np.ndarray:
         return pixels
     top, left = max(0, (h - size) // 2), max(0, (w - size) // 2)
     return pixels[top : top + size, left : left + size]
-
-
-def unit(pixels: np.ndarray) -> np.ndarray:
-    return pixels[..., :3].astype(np.float32) / (65535.0 if pixels.dtype == np.uint16 else 255.0)
 
 
 def main() -> None:
@@ -66,11 +63,11 @@ def main() -> None:
     seconds: dict[str, list[float]] = {p: [] for p in precisions}
     for blur_path, sharp_path in pairs:
         blurred = centre_crop(read_image(blur_path).pixels, args.crop)
-        sharp = unit(centre_crop(read_image(sharp_path).pixels, args.crop))
+        sharp = unit_rgb(centre_crop(read_image(sharp_path).pixels, args.crop))
         outputs = {}
         for p, engine in engines.items():
             start = time.perf_counter()
-            outputs[p] = unit(engine.restore(blurred))
+            outputs[p] = unit_rgb(engine.restore(blurred))
             seconds[p].append(time.perf_counter() - start)
             scores[p].append(float(psnr(outputs[p], sharp)))
         for p in agreement:

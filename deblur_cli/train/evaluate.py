@@ -41,7 +41,8 @@ class EvalReport:
         return {"pairs": [asdict(p) for p in self.pairs], "mean": {k: self.mean(k) for k in keys}}
 
 
-def _unit_rgb(pixels: np.ndarray) -> np.ndarray:
+def unit_rgb(pixels: np.ndarray) -> np.ndarray:
+    """An image as float32 RGB in [0, 1], the form every score here is computed on."""
     scale = 65535.0 if pixels.dtype == np.uint16 else 255.0
     rgb = pixels[..., :3] if pixels.shape[-1] >= 3 else np.repeat(pixels, 3, axis=-1)
     return rgb.astype(np.float32) / scale
@@ -63,11 +64,11 @@ def evaluate(
     scores = []
     for i, (blur_path, sharp_path) in enumerate(pairs):
         blurred = read_image(blur_path).pixels
-        sharp = _unit_rgb(read_image(sharp_path).pixels)
+        sharp = unit_rgb(read_image(sharp_path).pixels)
         start = time.perf_counter()
         restored = deblurrer.restore(blurred)
         seconds = time.perf_counter() - start
-        restored, blurred_f = _unit_rgb(restored), _unit_rgb(blurred)
+        restored, blurred_f = unit_rgb(restored), unit_rgb(blurred)
         score = PairScore(
             name=str(Path(blur_path).relative_to(blur_dir)),
             psnr=float(psnr(restored, sharp)),
