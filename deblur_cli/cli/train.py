@@ -37,6 +37,33 @@ def _parse_mix(text: str) -> tuple[float, float, float]:
     return shares  # type: ignore[return-value]
 
 
+def _parse_synth(items: list[str]) -> dict[str, object]:
+    """`--synth blur_length=0.01,0.3` (repeatable) as SynthesisConfig overrides, checked together."""
+    from ..train.synthesis import SynthesisConfig
+
+    try:
+        overrides = dict(SynthesisConfig.parse_override(item) for item in items)
+        SynthesisConfig(**overrides)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--synth") from None
+    return overrides
+
+
+def _parse_stride(text: str) -> tuple[int, int]:
+    """`--frame-stride 1,3` (or `2`) as an inclusive range of whole frames, at least 1."""
+    try:
+        parts = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        parts = ()
+    if len(parts) == 1:
+        parts = parts * 2
+    if len(parts) != 2 or not 1 <= parts[0] <= parts[1]:
+        raise typer.BadParameter(
+            f"expected K or LO,HI with 1 <= LO <= HI, got {text!r}", param_hint="--frame-stride"
+        )
+    return parts  # type: ignore[return-value]
+
+
 def train(
     out: Annotated[Path, typer.Option("--out", "-o", help="Run folder: checkpoint, log, best export.")],
     preset: Annotated[str, typer.Option("--preset", help="Network preset to train.")] = "saphnet-s",
@@ -66,6 +93,21 @@ def train(
             help="Relative share of training samples from sharp photos, frame sequences and pairs.",
         ),
     ] = "0.5,1,1",
+    synth: Annotated[
+        list[str] | None,
+        typer.Option(
+            metavar="FIELD=VALUE",
+            help="Change the blur synthesis, e.g. blur_length=0.01,0.3 (repeatable; fields of "
+            "deblur_cli.train.synthesis.SynthesisConfig).",
+        ),
+    ] = None,
+    frame_stride: Annotated[
+        str,
+        typer.Option(metavar="LO,HI", help="Average every k-th raw frame, k drawn from LO..HI: longer blur."),
+    ] = "1,1",
+    frame_cache: Annotated[
+        int, typer.Option(min=0, help="Decoded raw frames kept in memory (~2.8 MB each at 720p).")
+    ] = 0,
     val_sharp: Annotated[
         list[Path] | None,
         typer.Option(
@@ -115,6 +157,9 @@ def train(
     term = Terminal(quiet=quiet)
     cfg = TrainConfig(
         mix=_parse_mix(mix),
+        synthesis=_parse_synth(synth or []),
+        frame_stride=_parse_stride(frame_stride),
+        frame_cache=frame_cache,
         preset=preset,
         sharp_dirs=[str(p) for p in sharp or []],
         sharp_exclude=list(sharp_exclude or []),

@@ -107,3 +107,29 @@ def test_train_mix_sets_the_share_of_each_source(tmp_path):
         assert failed.exit_code == 2, failed.output
         assert "three non-negative shares" in " ".join(failed.output.split())
         assert not (tmp_path / "bad").exists()
+
+
+def test_train_synthesis_and_frame_stride_options_are_saved_and_checked(tmp_path):
+    photos = _photos(tmp_path / "photos")
+    base = ["train", "-o", str(tmp_path / "run"), "--preset", "saphnet-test", "--sharp", str(photos)]
+    base += ["--crop", "32", "--batch-size", "1", "--steps", "1", "--threads", "1", "--device", "cpu"]
+
+    options = ["--synth", "blur_length=0.05,0.3", "--synth", "jpeg_probability=0", "--frame-stride", "1,3"]
+    result = runner.invoke(app, [*base, *options, "--frame-cache", "8"])
+    assert result.exit_code == 0, result.output
+    saved = torch.load(tmp_path / "run" / "checkpoint.pt", map_location="cpu", weights_only=False)
+    assert saved["config"]["synthesis"] == {"blur_length": (0.05, 0.3), "jpeg_probability": 0.0}
+    assert tuple(saved["config"]["frame_stride"]) == (1, 3)
+    assert saved["config"]["frame_cache"] == 8
+
+    for bad, message in (
+        (["--synth", "blur_length=0.3"], "blur_length takes LO,HI"),
+        (["--synth", "colour=1"], "FIELD one of"),
+        (["--synth", "jpeg_quality=0,90"], "jpeg_quality must lie in"),
+        (["--frame-stride", "0,2"], "1 <= LO <= HI"),
+        (["--frame-stride", "x"], "1 <= LO <= HI"),
+    ):
+        failed = runner.invoke(app, [*base, "-o", str(tmp_path / "bad"), *bad])
+        assert failed.exit_code == 2, failed.output
+        assert message in " ".join(failed.output.split())
+        assert not (tmp_path / "bad").exists()

@@ -156,6 +156,32 @@ def test_frame_windows_never_span_a_numbering_gap(tmp_path: Path) -> None:
             assert any(abs(blurred - _gopro_average([5 * f for f in w])) < 1e-6 for w in windows), (i, epoch)
 
 
+def test_frame_stride_averages_every_kth_frame(tmp_path: Path) -> None:
+    _frames(tmp_path, list(range(1, 14)))
+    dataset = FrameSequenceDataset(tmp_path, crop=None, n_frames=(3, 3), stride=(3, 3), augment=False)
+    seen = set()
+    for i in range(len(dataset)):
+        item = dataset[i]
+        start = dataset.windows[i][1] + 1  # frame numbers start at 1
+        k = 3 if start + 6 <= 13 else (13 - start) // 2  # shrinks near the end so the window fits
+        window = [start, start + k, start + 2 * k]
+        seen.add(k)
+        np.testing.assert_allclose(item["sharp"].numpy(), 5 * window[1] / 255, atol=1e-6)
+        expected = _gopro_average([5 * f for f in window])
+        np.testing.assert_allclose(item["blurred"].numpy(), expected, atol=1e-6)
+    assert seen == {1, 2, 3}
+
+
+def test_stride_one_draws_the_same_items_as_before(tmp_path: Path) -> None:
+    _frames(tmp_path, list(range(1, 12)))
+    plain = FrameSequenceDataset(tmp_path, crop=8, n_frames=(3, 5), seed=4)
+    explicit = FrameSequenceDataset(tmp_path, crop=8, n_frames=(3, 5), seed=4, stride=(1, 1))
+    for i in range(len(plain)):
+        torch.testing.assert_close(plain[i]["blurred"], explicit[i]["blurred"])
+    with pytest.raises(ValueError, match="stride"):
+        FrameSequenceDataset(tmp_path, stride=(0, 2))
+
+
 def test_frame_crops_and_flips_keep_blurred_and_sharp_aligned(tmp_path: Path) -> None:
     # Identical frames: the average is the frame itself, so blurred == sharp whatever crop and flip are drawn.
     image = _noise(24, 30, 1)

@@ -183,3 +183,16 @@ def test_invalid_inputs_and_configs_are_rejected() -> None:
         SynthesisConfig(n_frames=(9, 7))
     with pytest.raises(ValueError, match="jpeg_quality"):
         SynthesisConfig(jpeg_quality=(0, 90))
+
+
+def test_overrides_parse_to_the_field_type() -> None:
+    assert SynthesisConfig.parse_override("blur_length=0.01,0.3") == ("blur_length", (0.01, 0.3))
+    assert SynthesisConfig.parse_override("n_frames=5,9") == ("n_frames", (5, 9))
+    assert SynthesisConfig.parse_override("max_samples=48") == ("max_samples", 48)
+    assert SynthesisConfig.parse_override("quantize=false") == ("quantize", False)
+    with pytest.raises(ValueError, match="FIELD one of n_frames, blur_length"):
+        SynthesisConfig.parse_override("blur=0.3")
+    with pytest.raises(ValueError, match="blur_length takes LO,HI"):
+        SynthesisConfig.parse_override("blur_length=0.3")
+    with pytest.raises(ValueError, match="n_frames takes LO,HI"):
+        SynthesisConfig.parse_override("n_frames=7.5,9")
