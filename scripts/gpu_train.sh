@@ -10,7 +10,8 @@
 # carry/ holds the data (GoPro-recipe frames, Kodak24 photos) and carry/run/checkpoint.pt (about 17 MiB);
 # the checkpoint comes back in parts under 16 MiB each, which unpack joins.
 # Environment: TIME_LIMIT (default 540 s), STEPS (the run's length, default 20000), DEVICE (default cuda),
-# BATCH (default 16), CROP (default 256), PYTHON (default python3: the GPU image has torch, typer, rich,
+# BATCH (default 16), CROP (default 256), WORKERS (data-preparing processes, default 12 of the 16 cores; each
+# caches the 159 decoded frames, about 450 MB), PYTHON (default python3: the GPU image has torch, typer, rich,
 # opencv, imageio, pillow, safetensors and huggingface-hub, so the repo runs there uninstalled).
 # STEPS, BATCH and CROP are read when the run starts; a resumed run keeps its own.
 set -euo pipefail
@@ -43,6 +44,7 @@ train)
         --frames "$CARRY/frames" --sharp "$CARRY/sharp" --mix 1,2,0 \
         --steps "${STEPS:-20000}" --batch-size "${BATCH:-16}" --crop "${CROP:-256}" --lr 2e-4 --warmup 200 \
         --stage1-steps 0 --random-steps 0 --ema-decay 0.999 --checkpoint-every 200 \
+        --workers "${WORKERS:-12}" --frame-cache 160 \
         --time-limit "${TIME_LIMIT:-540}" --device "${DEVICE:-cuda}" --export "$out/export" --quiet
     # A file comes back only under 16 MiB: the checkpoint (about 17 MiB) comes back in parts.
     split -b 15M "$CARRY/run/checkpoint.pt" "$out/checkpoint.pt.part-"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 from typing import Annotated
@@ -108,6 +109,9 @@ def train(
     frame_cache: Annotated[
         int, typer.Option(min=0, help="Decoded raw frames kept in memory (~2.8 MB each at 720p).")
     ] = 0,
+    workers: Annotated[
+        int, typer.Option(min=0, help="Processes preparing batches ahead of each step (0 = none).")
+    ] = 0,
     val_sharp: Annotated[
         list[Path] | None,
         typer.Option(
@@ -152,7 +156,7 @@ def train(
     quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
 ) -> None:
     """Train SAPHNet (runs unchanged under `torchrun` for several GPUs). Resumes exactly from OUT."""
-    from ..train.trainer import CHECKPOINT, TrainConfig, Trainer
+    from ..train.trainer import CHECKPOINT, RUNTIME_SETTINGS, TrainConfig, Trainer
 
     term = Terminal(quiet=quiet)
     cfg = TrainConfig(
@@ -160,6 +164,7 @@ def train(
         synthesis=_parse_synth(synth or []),
         frame_stride=_parse_stride(frame_stride),
         frame_cache=frame_cache,
+        workers=workers,
         preset=preset,
         sharp_dirs=[str(p) for p in sharp or []],
         sharp_exclude=list(sharp_exclude or []),
@@ -200,7 +205,8 @@ def train(
     try:
         if resume and checkpoint.exists():
             state = torch.load(checkpoint, map_location="cpu", weights_only=False)
-            saved = TrainConfig.from_dict(state["config"])
+            runtime = {name: getattr(cfg, name) for name in RUNTIME_SETTINGS}
+            saved = dataclasses.replace(TrainConfig.from_dict(state["config"]), **runtime)
             ignored = [name for name, value in cfg.to_dict().items() if saved.to_dict()[name] != value]
             if ignored:
                 term.warn(f"resuming {out} with its saved settings; changes to {', '.join(ignored)} ignored "

@@ -10,7 +10,7 @@ import math
 import os
 import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -19,7 +19,7 @@ import numpy as np
 import torch
 import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
-from torch.utils.data import ConcatDataset, Dataset
+from torch.utils.data import ConcatDataset, DataLoader, Dataset, Sampler
 
 from ..model import SAPHNet, create_model
 from ..weights import load_model, save_pretrained
@@ -55,7 +55,9 @@ class TrainConfig:
     frame_stride: tuple[int, int] = (1, 1)
     """Average every k-th raw frame, k drawn from this inclusive range (longer blur from slow scenes)."""
     frame_cache: int = 0
-    """Decoded raw frames kept in memory (about 2.8 MB each at 1280x720); saves re-decoding, same results."""
+    """Decoded raw frames kept in memory per process (about 2.8 MB each at 1280x720); same results."""
+    workers: int = 0
+    """Processes preparing batches ahead of the training step (0: the step prepares its own); same results."""
     crop: int = 128
     batch_size: int = 8
     steps: int = 20000
@@ -97,6 +99,10 @@ class TrainConfig:
         return cls(**data)
 
 
+RUNTIME_SETTINGS = ("frame_cache", "workers")
+"""TrainConfig fields that change speed, never results: a resumed run takes them from the new command."""
+
+
 def phase_at(step: int, cfg: TrainConfig) -> Phase:
     """Which part of the staged schedule a step belongs to."""
     if step < cfg.stage1_steps:
@@ -133,6 +139,39 @@ class IndexStream:
                 self._epoch, self._perm = epoch, torch.randperm(self.length, generator=generator)
             out.append((epoch, int(self._perm[offset])))
         return out
+
+
+class _EpochItems(Dataset):
+    """The training mixture addressed by (epoch, index): a worker process builds exactly the item the
+    training process would have built itself."""
+
+    def __init__(self, dataset: Dataset) -> None:
+        self.dataset = dataset
+
+    def __len__(self) -> int:
+        return len(self.dataset)  # type: ignore[arg-type]
+
+    def __getitem__(self, key: tuple[int, int]) -> dict[str, torch.Tensor]:
+        epoch, index = key
+        _set_epoch(self.dataset, epoch)
+        return self.dataset[index]
+
+
+class _StepBatches(Sampler[list[tuple[int, int]]]):
+    """The (epoch, index) batches of steps `start` to `stop`, in order, as `IndexStream` gives them."""
+
+    def __init__(self, stream: IndexStream, start: int, stop: int) -> None:
+        self.stream, self.start, self.stop = stream, start, stop
+
+    def __len__(self) -> int:
+        return max(0, self.stop - self.start)
+
+    def __iter__(self) -> Iterator[list[tuple[int, int]]]:
+        return (self.stream.batch(step) for step in range(self.start, self.stop))
+
+
+def _stack(items: list[dict[str, torch.Tensor]]) -> tuple[torch.Tensor, torch.Tensor]:
+    return torch.stack([i["blurred"] for i in items]), torch.stack([i["sharp"] for i in items])
 
 
 def build_dataset(cfg: TrainConfig, samples_per_source: int = 10_000) -> Dataset:
@@ -308,23 +347,35 @@ class Trainer:
         _set_rng_state(state["rng"])
 
     # -- one step ------------------------------------------------------------------------------------
-    def _batch(self) -> tuple[torch.Tensor, torch.Tensor]:
-        blurred, sharp = [], []
-        for epoch, index in self.stream.batch(self.step):
-            _set_epoch(self.dataset, epoch)
-            item = self.dataset[index]
-            blurred.append(item["blurred"])
-            sharp.append(item["sharp"])
-        return torch.stack(blurred).to(self.device), torch.stack(sharp).to(self.device)
+    def _own_batch(self, step: int) -> tuple[torch.Tensor, torch.Tensor]:
+        items = _EpochItems(self.dataset)
+        return _stack([items[key] for key in self.stream.batch(step)])
 
-    def train_step(self) -> dict[str, Any]:
-        """One optimisation step; returns the logged figures."""
+    def _batches(self, stop: int) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        """The batches of steps `self.step` to `stop`: built here, or ahead by `cfg.workers` processes."""
+        if self.cfg.workers <= 0:
+            for step in range(self.step, stop):
+                yield self._own_batch(step)
+            return
+        yield from DataLoader(
+            _EpochItems(self.dataset),
+            batch_sampler=_StepBatches(self.stream, self.step, stop),
+            num_workers=self.cfg.workers,
+            collate_fn=_stack,
+            pin_memory=self.device.type == "cuda",
+            generator=torch.Generator(),  # its seed draw must not move the policy's random stream
+        )
+
+    def train_step(self, batch: tuple[torch.Tensor, torch.Tensor] | None = None) -> dict[str, Any]:
+        """One optimisation step on `batch` (default: this step's own); returns the logged figures."""
         cfg = self.cfg
         phase = phase_at(self.step, cfg)
         lr = lr_at(self.step, cfg)
         for group in self.optimizer.param_groups:
             group["lr"] = lr
-        blurred, sharp = self._batch()
+        blurred, sharp = self._own_batch(self.step) if batch is None else batch
+        blurred = blurred.to(self.device, non_blocking=True)
+        sharp = sharp.to(self.device, non_blocking=True)
         self.net.train()
         stages = self.model.config.refinement_stages
         budget = tuple(0.0 for _ in range(stages)) if phase == "stage1" else None
@@ -383,9 +434,10 @@ class Trainer:
         the end (also on Ctrl-C)."""
         until = self.cfg.steps if until is None else min(until, self.cfg.steps)
         start, seen = time.perf_counter(), 0
+        batches = self._batches(until)
         try:
-            while self.step < until:
-                record = self.train_step()
+            for batch in batches:
+                record = self.train_step(batch)
                 seen += 1
                 record["it_s"] = seen / (time.perf_counter() - start)
                 main = self.rank == 0
@@ -404,6 +456,7 @@ class Trainer:
                 if time_limit is not None and time.perf_counter() - start > time_limit:
                     break
         finally:
+            batches.close()  # stops any worker processes
             if self.rank == 0:
                 self.save_checkpoint()
 

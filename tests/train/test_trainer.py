@@ -1,3 +1,4 @@
+import dataclasses
 import math
 
 import cv2
@@ -89,6 +90,26 @@ def test_checkpoint_resumes_to_the_same_state(photos, tmp_path):
         assert torch.equal(p, q), name
     for p, q in zip(straight.ema.parameters(), resumed.ema.parameters(), strict=True):
         assert torch.equal(p, q)
+
+
+def test_worker_processes_train_to_the_same_state(photos, tmp_path):
+    # Workers build the same (epoch, index) items the step would build itself, and a run resumed with a
+    # different number of workers continues the same run.
+    cfg = _config(photos, batch_size=3, stage1_steps=1, random_steps=1)
+    straight = Trainer(cfg, tmp_path / "a", device="cpu")
+    straight.run(until=4)  # 12 items: crosses into a second epoch of the 3 photos
+
+    first = Trainer(dataclasses.replace(cfg, workers=2), tmp_path / "b", device="cpu")
+    first.run(until=2)
+    resumed = Trainer(dataclasses.replace(cfg, workers=1), tmp_path / "b", device="cpu")
+    resumed.load_checkpoint(tmp_path / "b" / "checkpoint.pt")
+    resumed.run(until=4)
+
+    assert resumed.step == 4
+    for (name, p), q in zip(
+        straight.model.state_dict().items(), resumed.model.state_dict().values(), strict=True
+    ):
+        assert torch.equal(p, q), name
 
 
 def test_exported_weights_load_in_the_engine(photos, tmp_path):
