@@ -139,6 +139,14 @@ def train(
     time_limit: Annotated[
         float | None, typer.Option(help="Stop (with a checkpoint) after this many seconds.")
     ] = None,
+    until: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Stop (with a checkpoint, and the export) after this step; the schedule still runs to "
+            "--steps, so resuming goes on from there.",
+        ),
+    ] = None,
     resume: Annotated[bool, typer.Option(help="Continue from OUT/checkpoint.pt if it exists.")] = True,
     init: Annotated[
         Path | None,
@@ -221,7 +229,7 @@ def train(
             trainer.init_weights(init)
             term.say(f"started from the weights of {init}")
         with term.logging():
-            trainer.run(time_limit=time_limit)
+            trainer.run(until=until, time_limit=time_limit)
         if export is not None:
             digest = trainer.export(export)
             term.say(f"exported EMA weights to {export} (sha256 {digest})")

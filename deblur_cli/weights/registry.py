@@ -58,7 +58,7 @@ PRETRAINED: dict[str, PretrainedRecord] = {
         preset="saphnet-s",
         repo_id=f"{HUB_ORG}/saphnet-s",
         revision="main",
-        sha256="8316afd43125dc11aab530342f4ed5d17bb85f3ec6efd716b636250f74d38ff8",
+        sha256="5e427e1d7d104e96f02e855ac7bc1e0678932b0fa2aef535db3df814029cc616",
         license="mit",
     ),
     "saphnet-b": PretrainedRecord(

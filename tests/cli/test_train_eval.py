@@ -68,6 +68,25 @@ def test_train_writes_checkpoint_log_and_export_then_resumes(tmp_path):
     assert [r["step"] for r in records] == [1, 2, 3]  # the saved run ends at its own 3 steps
 
 
+def test_train_until_stops_early_exports_that_step_and_resumes_on_the_same_schedule(tmp_path):
+    photos = _photos(tmp_path / "photos")
+    base = ["train", "-o", str(tmp_path / "run"), "--preset", "saphnet-test", "--sharp", str(photos)]
+    base += ["--crop", "32", "--batch-size", "1", "--steps", "4", "--warmup", "1", "--threads", "1"]
+    base += ["--device", "cpu"]
+
+    result = runner.invoke(app, [*base, "--until", "2", "--export", str(tmp_path / "w2")])
+    assert result.exit_code == 0, result.output
+    saved = torch.load(tmp_path / "run" / "checkpoint.pt", map_location="cpu", weights_only=False)
+    assert saved["step"] == 2 and saved["config"]["steps"] == 4
+    assert (tmp_path / "w2" / "model.safetensors").exists()
+
+    rest = runner.invoke(app, base)
+    assert rest.exit_code == 0 and "ignored" not in rest.output
+    records = [json.loads(line) for line in (tmp_path / "run" / "log.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in records] == [1, 2, 3, 4]
+    assert records[1]["lr"] > records[3]["lr"]  # one cosine over all 4 steps, not restarted at step 2
+
+
 def test_eval_scores_pairs_and_reports_json(tmp_path):
     sharp = _photos(tmp_path / "sharp")
     blur = tmp_path / "blur"
