@@ -2,10 +2,12 @@ import json
 
 import cv2
 import numpy as np
+import pytest
 import torch
 from typer.testing import CliRunner
 
 from deblur_cli.cli import app
+from deblur_cli.train.trainer import TrainConfig, lr_at
 
 runner = CliRunner()
 
@@ -84,7 +86,9 @@ def test_train_until_stops_early_exports_that_step_and_resumes_on_the_same_sched
     assert rest.exit_code == 0 and "ignored" not in rest.output
     records = [json.loads(line) for line in (tmp_path / "run" / "log.jsonl").read_text().splitlines()]
     assert [r["step"] for r in records] == [1, 2, 3, 4]
-    assert records[1]["lr"] > records[3]["lr"]  # one cosine over all 4 steps, not restarted at step 2
+    # one schedule over all 4 steps, neither cut short at 2 nor restarted there
+    cfg = TrainConfig.from_dict(saved["config"])
+    assert [r["lr"] for r in records] == pytest.approx([lr_at(r["step"] - 1, cfg) for r in records])
 
 
 def test_eval_scores_pairs_and_reports_json(tmp_path):
