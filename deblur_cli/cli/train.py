@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import torch
 import typer
@@ -106,6 +106,13 @@ def train(
         str,
         typer.Option(metavar="LO,HI", help="Average every k-th raw frame, k drawn from LO..HI: longer blur."),
     ] = "1,1",
+    pixel_loss: Annotated[
+        Literal["charbonnier", "rmse"],
+        typer.Option(
+            help="Restoration loss per stage: charbonnier (L1-like, commits to sharp edges) or rmse "
+            "(per-image RMS error, like PSNR: stays soft where the blur leaves an edge uncertain).",
+        ),
+    ] = "charbonnier",
     frame_cache: Annotated[
         int, typer.Option(min=0, help="Decoded raw frames kept in memory (~2.8 MB each at 720p).")
     ] = 0,
@@ -164,6 +171,7 @@ def train(
     quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
 ) -> None:
     """Train SAPHNet (runs unchanged under `torchrun` for several GPUs). Resumes exactly from OUT."""
+    from ..train.losses import LossWeights
     from ..train.trainer import CHECKPOINT, RUNTIME_SETTINGS, TrainConfig, Trainer
 
     term = Terminal(quiet=quiet)
@@ -171,6 +179,7 @@ def train(
         mix=_parse_mix(mix),
         synthesis=_parse_synth(synth or []),
         frame_stride=_parse_stride(frame_stride),
+        loss=LossWeights(pixel=pixel_loss),
         frame_cache=frame_cache,
         workers=workers,
         preset=preset,

@@ -1,5 +1,5 @@
-"""Training losses: per-stage Charbonnier (+ optional FFT L1) weighted toward refined cells, and
-REINFORCE for the sampling policy (DESIGN.md, "Training")."""
+"""Training losses: per-stage Charbonnier (or per-image RMSE) (+ optional FFT L1) weighted toward refined
+cells, and REINFORCE for the sampling policy (DESIGN.md, "Training")."""
 
 from __future__ import annotations
 
@@ -20,6 +20,23 @@ def charbonnier(
     if weight is None:
         return err.mean()
     return (err * weight).sum() / (weight.sum() * pred.shape[1]).clamp(min=1e-8)
+
+
+def rmse(pred: torch.Tensor, target: torch.Tensor, weight: torch.Tensor | None = None) -> torch.Tensor:
+    """Mean over images of each image's root-mean-square error, optionally weighted per pixel. Where many
+    pixels are uncertain (an edge's place under long blur) it favours the mean of their plausible values, as
+    PSNR does, where Charbonnier favours the likeliest, a committed edge; its gradients are on Charbonnier's
+    scale, so the other weights keep their meaning."""
+    err = (pred - target).square()
+    if weight is None:
+        mse = err.flatten(1).mean(1)
+    else:
+        mse = (err * weight).flatten(1).sum(1) / (weight.flatten(1).sum(1) * pred.shape[1]).clamp(min=1e-8)
+    return (mse + 1e-12).sqrt().mean()
+
+
+PIXEL_LOSSES = {"charbonnier": charbonnier, "rmse": rmse}
+"""The per-stage restoration losses `LossWeights.pixel` can name."""
 
 
 def fft_l1(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -48,6 +65,8 @@ class LossWeights:
 
     stages: Sequence[float] = (0.5, 0.75, 1.0)
     """lambda_s per stage (a shorter list is padded with its last value)."""
+    pixel: str = "charbonnier"
+    """The per-stage restoration loss, a key of PIXEL_LOSSES."""
     hard_cells: float = 2.0
     """Weight of the refined (hard) cells in stages >= 2, relative to 1 elsewhere."""
     fft: float = 0.0
@@ -66,7 +85,8 @@ class LossWeights:
 def restoration_loss(
     out: SAPHNetOutput, target: torch.Tensor, weights: LossWeights, cell: int, stages: int | None = None
 ) -> tuple[torch.Tensor, list[float]]:
-    """Sum over the first `stages` stages of lambda_s x (Charbonnier + fft x FFT L1): (loss, terms)."""
+    """Sum over the first `stages` stages of lambda_s x (pixel loss + fft x FFT L1): (loss, terms)."""
+    pixel_loss = PIXEL_LOSSES[weights.pixel]
     count = len(out.stages) if stages is None else stages
     total = target.new_zeros(())
     parts = []
@@ -75,7 +95,7 @@ def restoration_loss(
         weight = None
         if s >= 1 and weights.hard_cells != 1.0:
             weight = cell_weights(out.chosen[s - 1], cell, target.shape[-2:], weights.hard_cells)
-        term = charbonnier(out.stages[s], target, weight)
+        term = pixel_loss(out.stages[s], target, weight)
         if weights.fft:
             term = term + weights.fft * fft_l1(out.stages[s], target)
         parts.append(float(term.detach()))

@@ -132,6 +132,17 @@ def test_train_mix_sets_the_share_of_each_source(tmp_path):
         assert not (tmp_path / "bad").exists()
 
 
+def test_train_pixel_loss_is_saved_and_trains(tmp_path):
+    photos = _photos(tmp_path / "photos")
+    args = ["train", "-o", str(tmp_path / "run"), "--preset", "saphnet-test", "--sharp", str(photos)]
+    args += ["--crop", "32", "--batch-size", "1", "--steps", "2", "--threads", "1", "--device", "cpu"]
+    result = runner.invoke(app, [*args, "--pixel-loss", "rmse"])
+    assert result.exit_code == 0, result.output
+    saved = torch.load(tmp_path / "run" / "checkpoint.pt", map_location="cpu", weights_only=False)
+    assert saved["config"]["loss"]["pixel"] == "rmse" and saved["step"] == 2
+    assert TrainConfig.from_dict(saved["config"]).loss.pixel == "rmse"
+
+
 def test_train_synthesis_and_frame_stride_options_are_saved_and_checked(tmp_path):
     photos = _photos(tmp_path / "photos")
     base = ["train", "-o", str(tmp_path / "run"), "--preset", "saphnet-test", "--sharp", str(photos)]
@@ -144,6 +155,7 @@ def test_train_synthesis_and_frame_stride_options_are_saved_and_checked(tmp_path
     assert saved["config"]["synthesis"] == {"blur_length": (0.05, 0.3), "jpeg_probability": 0.0}
     assert tuple(saved["config"]["frame_stride"]) == (1, 3)
     assert saved["config"]["frame_cache"] == 8
+    assert saved["config"]["loss"]["pixel"] == "charbonnier"
 
     for bad, message in (
         (["--synth", "blur_length=0.3"], "blur_length takes LO,HI"),
@@ -151,6 +163,7 @@ def test_train_synthesis_and_frame_stride_options_are_saved_and_checked(tmp_path
         (["--synth", "jpeg_quality=0,90"], "jpeg_quality must lie in"),
         (["--frame-stride", "0,2"], "1 <= LO <= HI"),
         (["--frame-stride", "x"], "1 <= LO <= HI"),
+        (["--pixel-loss", "l2"], "--pixel-loss"),
     ):
         failed = runner.invoke(app, [*base, "-o", str(tmp_path / "bad"), *bad])
         assert failed.exit_code == 2, failed.output

@@ -1,7 +1,14 @@
 import torch
 
 from deblur_cli.model import SAPHNetOutput
-from deblur_cli.train.losses import LossWeights, charbonnier, per_cell_error, policy_loss, restoration_loss
+from deblur_cli.train.losses import (
+    LossWeights,
+    charbonnier,
+    per_cell_error,
+    policy_loss,
+    restoration_loss,
+    rmse,
+)
 
 
 def test_charbonnier_is_eps_at_zero_and_grows_with_error():
@@ -15,6 +22,31 @@ def test_weighted_charbonnier_counts_weighted_pixels_more():
     pred = torch.tensor([[[[1.0, 0.0], [0.0, 0.0]]]])
     weight = torch.tensor([[[[3.0, 1.0], [1.0, 1.0]]]])
     assert charbonnier(pred, target, weight) > charbonnier(pred, target)
+
+
+def test_rmse_is_the_mean_of_each_images_rms_error():
+    target = torch.zeros(2, 3, 4, 4)
+    pred = target.clone()
+    pred[0] += 0.3  # image 0: RMS error 0.3; image 1: exact
+    assert rmse(target, target).item() < 1e-5
+    assert abs(rmse(pred, target).item() - 0.15) < 1e-6  # not the batch's pooled RMS error, 0.3 / sqrt(2)
+
+
+def test_rmse_prefers_the_mean_of_uncertain_pixels_where_charbonnier_prefers_the_majority():
+    """Each pixel's sharp value is 0 (2 in 3 times) or 1 (1 in 3), as an edge's place under long blur: RMSE,
+    like PSNR, scores the mean (1/3) better than committing to the likelier 0; Charbonnier the reverse."""
+    target = (torch.rand(1, 1, 60, 60, generator=torch.Generator().manual_seed(0)) < 1 / 3).float()
+    soft, commit = torch.full_like(target, 1 / 3), torch.zeros_like(target)
+    assert rmse(soft, target) < rmse(commit, target)
+    assert charbonnier(soft, target) > charbonnier(commit, target)
+
+
+def test_weighted_rmse_counts_weighted_pixels_more():
+    target = torch.zeros(1, 1, 2, 2)
+    pred = torch.tensor([[[[1.0, 0.0], [0.0, 0.0]]]])
+    weight = torch.tensor([[[[3.0, 1.0], [1.0, 1.0]]]])
+    assert rmse(pred, target, weight) > rmse(pred, target)
+    assert abs(rmse(pred, target, torch.ones_like(weight)) - rmse(pred, target)) < 1e-6
 
 
 def test_per_cell_error_layout():
@@ -59,6 +91,15 @@ def test_restoration_loss_sums_stages():
     assert len(terms) == 2 and abs(total.item() - sum(terms)) < 1e-6
     only_first, terms1 = restoration_loss(out, target, LossWeights(stages=(1.0, 1.0)), cell=4, stages=1)
     assert len(terms1) == 1 and only_first < total
+
+
+def test_restoration_loss_uses_the_named_pixel_loss():
+    out, target = _output(torch.zeros(1, 1, 1, 2), improved_cell=0)
+    weights = LossWeights(stages=(1.0, 1.0), hard_cells=1.0, pixel="rmse")
+    total, terms = restoration_loss(out, target, weights, cell=4)
+    expected = [rmse(stage, target).item() for stage in out.stages]
+    assert torch.allclose(torch.tensor(terms), torch.tensor(expected))
+    assert abs(total.item() - sum(expected)) < 1e-6
 
 
 def test_budget_prior_lifts_a_collapsed_policy_towards_the_budget():
