@@ -23,6 +23,13 @@ def _photos(root, count=2, size=96):
     return root
 
 
+def _tiny_run(tmp_path, photos, steps=1):
+    """`deblur train` arguments for a run of a few steps of the tiny preset on the CPU, into tmp_path/run."""
+    args = ["train", "-o", str(tmp_path / "run"), "--preset", "saphnet-test", "--sharp", str(photos)]
+    args += ["--crop", "32", "--batch-size", "1", "--steps", str(steps), "--threads", "1", "--device", "cpu"]
+    return args
+
+
 def test_train_writes_checkpoint_log_and_export_then_resumes(tmp_path):
     photos = _photos(tmp_path / "photos")
     args = [
@@ -117,8 +124,7 @@ def test_eval_mismatched_folders_fail_in_one_line(tmp_path):
 
 def test_train_mix_sets_the_share_of_each_source(tmp_path):
     photos = _photos(tmp_path / "photos")
-    base = ["train", "-o", str(tmp_path / "run"), "--preset", "saphnet-test", "--sharp", str(photos)]
-    base += ["--crop", "32", "--batch-size", "1", "--steps", "1", "--threads", "1", "--device", "cpu"]
+    base = _tiny_run(tmp_path, photos)
 
     result = runner.invoke(app, [*base, "--mix", "2,1,0"])
     assert result.exit_code == 0, result.output
@@ -134,9 +140,7 @@ def test_train_mix_sets_the_share_of_each_source(tmp_path):
 
 def test_train_pixel_loss_is_saved_and_trains(tmp_path):
     photos = _photos(tmp_path / "photos")
-    args = ["train", "-o", str(tmp_path / "run"), "--preset", "saphnet-test", "--sharp", str(photos)]
-    args += ["--crop", "32", "--batch-size", "1", "--steps", "2", "--threads", "1", "--device", "cpu"]
-    result = runner.invoke(app, [*args, "--pixel-loss", "rmse"])
+    result = runner.invoke(app, [*_tiny_run(tmp_path, photos, steps=2), "--pixel-loss", "rmse"])
     assert result.exit_code == 0, result.output
     saved = torch.load(tmp_path / "run" / "checkpoint.pt", map_location="cpu", weights_only=False)
     assert saved["config"]["loss"]["pixel"] == "rmse" and saved["step"] == 2
@@ -145,8 +149,7 @@ def test_train_pixel_loss_is_saved_and_trains(tmp_path):
 
 def test_train_synthesis_and_frame_stride_options_are_saved_and_checked(tmp_path):
     photos = _photos(tmp_path / "photos")
-    base = ["train", "-o", str(tmp_path / "run"), "--preset", "saphnet-test", "--sharp", str(photos)]
-    base += ["--crop", "32", "--batch-size", "1", "--steps", "1", "--threads", "1", "--device", "cpu"]
+    base = _tiny_run(tmp_path, photos)
 
     options = ["--synth", "blur_length=0.05,0.3", "--synth", "jpeg_probability=0", "--frame-stride", "1,3"]
     result = runner.invoke(app, [*base, *options, "--frame-cache", "8"])
