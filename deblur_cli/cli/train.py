@@ -110,7 +110,7 @@ def train(
         Literal["charbonnier", "rmse"],
         typer.Option(
             help="Restoration loss per stage: charbonnier (L1-like, commits to sharp edges) or rmse "
-            "(per-image RMS error, like PSNR: stays soft where the blur leaves an edge uncertain).",
+            "(RMS error per image: like PSNR, it favours a soft edge where the edge's place is uncertain).",
         ),
     ] = "charbonnier",
     frame_cache: Annotated[
