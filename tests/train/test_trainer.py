@@ -71,6 +71,13 @@ def test_training_steps_lower_the_loss(photos, tmp_path):
     assert np.mean(losses[-8:]) < np.mean(losses[:8])
 
 
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_bare_cuda_device_trains_on_the_current_gpu(photos, tmp_path):
+    trainer = Trainer(_config(photos), tmp_path / "run", device="cuda")
+    assert trainer.device == torch.device("cuda", torch.cuda.current_device())
+    assert math.isfinite(trainer.train_step()["loss"])
+
+
 def test_checkpoint_resumes_to_the_same_state(photos, tmp_path):
     cfg = _config(photos)
     straight = Trainer(cfg, tmp_path / "a", device="cpu")
