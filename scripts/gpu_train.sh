@@ -7,9 +7,11 @@
 #   bash scripts/gpu_train.sh unpack DIR    # back here: put the returned checkpoint into carry/run/
 #
 # A call: run(command="bash scripts/gpu_train.sh train", carry=["carry"]); then unpack the files it returns.
-# carry/ holds the data (GoPro-recipe frames, Kodak24 photos) and carry/run/checkpoint.pt (about 17 MiB);
-# the checkpoint comes back in parts under 16 MiB each, which unpack joins.
-# Environment: TIME_LIMIT (default 540 s), STEPS (the run's length, default 20000), DEVICE (default cuda),
+# carry/ holds the data (GoPro-recipe frames 1-159, 140 BSDS500 train_* photos, Kodak24 as JPEG q95) and, after
+# the first call, carry/run/checkpoint.pt (about 17 MiB); with the repo (about 8 MiB) that fills the 64 MiB a
+# call may carry. The checkpoint comes back in parts under 16 MiB each, which unpack joins.
+# Environment: TIME_LIMIT (default 540 s), STEPS (the run's length, default 20000), UNTIL (stop at this step,
+# default: STEPS), DEVICE (default cuda),
 # BATCH (default 16), CROP (default 256), WORKERS (data-preparing processes, default 12 of the 16 cores; each
 # caches the 159 decoded frames, about 450 MB), PYTHON (default python3: the GPU image has torch, typer, rich,
 # opencv, imageio, pillow, safetensors and huggingface-hub, so the repo runs there uninstalled).
@@ -17,7 +19,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CARRY=carry
-DATA_LIMIT_MIB=46  # the checkpoint (about 17 MiB) travels with it on every call after the first: 64 in all
+DATA_LIMIT_MIB=39  # + the checkpoint (16.4 MiB) + the repo (7.6 MiB) on every call after the first: 64 in all
 
 case "${1:-}" in
 pack)
@@ -28,8 +30,16 @@ pack)
     for f in "$data"/frames/GOPR0477_11_00/000{001..159}.jpg; do
         [ -e "$f" ] && cp "$f" "$CARRY/frames/"
     done
-    cp "$data"/sharp/kodak24/* "$CARRY/sharp/"
-    size=$(du -sm "$CARRY" | cut -f1)
+    # BSDS500 train_* (val_* is the held-out set) and Kodak24, re-encoded as JPEG q95 to fit the limit.
+    find "$data"/sharp/bsds500 -name 'train_*' | sort | head -n 140 | xargs -I{} cp {} "$CARRY/sharp/"
+    "${PYTHON:-python3}" - "$data/sharp/kodak24" "$CARRY/sharp" <<'PY'
+import pathlib, sys
+import cv2
+src, dst = map(pathlib.Path, sys.argv[1:])
+for path in sorted(src.glob("*.png")):
+    cv2.imwrite(str(dst / f"kodak_{path.stem}.jpg"), cv2.imread(str(path)), [cv2.IMWRITE_JPEG_QUALITY, 95])
+PY
+    size=$(( $(du -sb "$CARRY/frames" "$CARRY/sharp" | awk '{n += $1} END {print n}') / 1048576 ))
     echo "carry/ holds ${size} MiB ($(ls "$CARRY/frames" | wc -l) frames, $(ls "$CARRY/sharp" | wc -l) photos)"
     if [ "$size" -gt "$DATA_LIMIT_MIB" ]; then
         echo "carry/ is over ${DATA_LIMIT_MIB} MiB: with the checkpoint, a call would carry over 64 MiB" >&2
@@ -45,7 +55,8 @@ train)
         --steps "${STEPS:-20000}" --batch-size "${BATCH:-16}" --crop "${CROP:-256}" --lr 2e-4 --warmup 200 \
         --stage1-steps 0 --random-steps 0 --ema-decay 0.999 --checkpoint-every 200 \
         --workers "${WORKERS:-12}" --frame-cache 160 \
-        --time-limit "${TIME_LIMIT:-540}" --device "${DEVICE:-cuda}" --export "$out/export" --quiet
+        --until "${UNTIL:-${STEPS:-20000}}" --time-limit "${TIME_LIMIT:-540}" --device "${DEVICE:-cuda}" \
+        --export "$out/export" --quiet
     # A file comes back only under 16 MiB: the checkpoint (about 17 MiB) comes back in parts.
     split -b 15M "$CARRY/run/checkpoint.pt" "$out/checkpoint.pt.part-"
     cp "$CARRY/run/log.jsonl" "$out/"
@@ -56,11 +67,11 @@ unpack)
     mkdir -p "$CARRY/run"
     cat "$from"/checkpoint.pt.part-* > "$CARRY/run/checkpoint.pt.tmp"
     mv "$CARRY/run/checkpoint.pt.tmp" "$CARRY/run/checkpoint.pt"
-    cp "$from/log.jsonl" "$CARRY/run/"
-    echo "carry/run/ now resumes at step $(tail -n 1 "$CARRY/run/log.jsonl" | python3 -c 'import json,sys; print(json.load(sys.stdin)["step"])')"
+    rm -f "$CARRY/run/log.jsonl"  # each call's log stays in the folder it came back in: it would not fit
+    echo "carry/run/ now resumes at step $(tail -n 1 "$from/log.jsonl" | python3 -c 'import json,sys; print(json.load(sys.stdin)["step"])')"
     ;;
 *)
-    sed -n 2,11p "$0" >&2
+    sed -n 2,18p "$0" >&2
     exit 2
     ;;
 esac

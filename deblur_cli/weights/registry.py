@@ -58,7 +58,7 @@ PRETRAINED: dict[str, PretrainedRecord] = {
         preset="saphnet-s",
         repo_id=f"{HUB_ORG}/saphnet-s",
         revision="main",
-        sha256="5e427e1d7d104e96f02e855ac7bc1e0678932b0fa2aef535db3df814029cc616",
+        sha256="ced5e2ca68e5144e1d34e0dbe0e7eb7c068eea07fa2327372874a13254ba478b",
         license="mit",
     ),
     "saphnet-b": PretrainedRecord(
