@@ -2,7 +2,7 @@
 # Train saphnet-s on a lent GPU in calls of at most 10 minutes (the `device` tool), resuming each time.
 #
 #   bash scripts/gpu_train.sh pack [DATA]   # on this machine, once: fill carry/ (git-ignored, < 64 MiB)
-#   bash scripts/gpu_train.sh train         # on the GPU machine: resume (or start from weights/saphnet-s),
+#   bash scripts/gpu_train.sh train         # on the GPU machine: resume (or start from $INIT),
 #                                           # train for TIME_LIMIT seconds, leave checkpoint + export in $OUT
 #   bash scripts/gpu_train.sh unpack DIR    # back here: put the returned checkpoint into carry/run/
 #
@@ -11,7 +11,7 @@
 # the first call, carry/run/checkpoint.pt (about 17 MiB); with the repo (about 8 MiB) that fills the 64 MiB a
 # call may carry. The checkpoint comes back in parts under 16 MiB each, which unpack joins.
 # Environment: TIME_LIMIT (default 540 s), STEPS (the run's length, default 20000), UNTIL (stop at this step,
-# default: STEPS), DEVICE (default cuda),
+# default: STEPS), INIT (weights a new run starts from, default weights/saphnet-s), DEVICE (default cuda),
 # BATCH (default 16), CROP (default 256), WORKERS (data-preparing processes, default 12 of the 16 cores; each
 # caches the 159 decoded frames, about 450 MB), PYTHON (default python3: the GPU image has torch, typer, rich,
 # opencv, imageio, pillow, safetensors and huggingface-hub, so the repo runs there uninstalled).
@@ -50,7 +50,7 @@ train)
     out="${OUT:?set OUT to the folder whose files come back}"
     [ -d "$CARRY/frames" ] || { echo "no $CARRY/frames: run 'bash scripts/gpu_train.sh pack' first" >&2; exit 1; }
     mkdir -p "$CARRY/run"
-    "${PYTHON:-python3}" -m deblur_cli train -o "$CARRY/run" --init weights/saphnet-s \
+    "${PYTHON:-python3}" -m deblur_cli train -o "$CARRY/run" --init "${INIT:-weights/saphnet-s}" \
         --frames "$CARRY/frames" --sharp "$CARRY/sharp" --mix 1,2,0 \
         --steps "${STEPS:-20000}" --batch-size "${BATCH:-16}" --crop "${CROP:-256}" --lr 2e-4 --warmup 200 \
         --stage1-steps 0 --random-steps 0 --ema-decay 0.999 --checkpoint-every 200 \
