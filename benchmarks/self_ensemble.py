@@ -2,7 +2,7 @@
 
 Each blurred image is restored as it is and in up to 7 flipped/transposed copies (motion blur stays motion
 blur under these), each output is turned back, and the first 1, 2, 4 and 8 are averaged. The tool does not
-offer this: it costs that many times the time, so it would need to gain clearly more than stage 1 changes.
+offer this: it costs that many times the time, so it would have to gain clearly more than that is worth.
 
     python benchmarks/self_ensemble.py ../shared/data/val/gopro/blur ../shared/data/val/gopro/sharp
 """
@@ -10,7 +10,6 @@ offer this: it costs that many times the time, so it would need to gain clearly 
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
 
 import numpy as np
 
@@ -20,11 +19,12 @@ from deblur_cli.train.datasets import find_pairs
 from deblur_cli.train.evaluate import unit_rgb
 from deblur_cli.train.metrics import psnr
 
-Transform = Callable[[np.ndarray], np.ndarray]
+SYMMETRIES = [(transpose, flips) for transpose in (False, True) for flips in range(4)]
+"""The 8 symmetries of the square as (transpose first, flip code): identity, flips, then transposes."""
 
 
-def _flips(a: np.ndarray, code: int) -> np.ndarray:
-    """Bit 0: left-right flip, bit 1: upside down."""
+def _flip(a: np.ndarray, code: int) -> np.ndarray:
+    """Bit 0: left-right flip, bit 1: upside down (each its own inverse)."""
     if code & 1:
         a = a[:, ::-1]
     if code & 2:
@@ -32,17 +32,15 @@ def _flips(a: np.ndarray, code: int) -> np.ndarray:
     return a
 
 
-def transforms() -> list[tuple[Transform, Transform]]:
-    """(forward, inverse) pairs for the 8 symmetries of the square: identity, flips, then transposes."""
-    pairs: list[tuple[Transform, Transform]] = []
-    for transpose in (False, True):
-        for code in range(4):
-            if transpose:
-                pairs.append((lambda a, c=code: _flips(a.swapaxes(0, 1), c),
-                              lambda a, c=code: _flips(a, c).swapaxes(0, 1)))
-            else:
-                pairs.append((lambda a, c=code: _flips(a, c), lambda a, c=code: _flips(a, c)))
-    return pairs
+def forward(a: np.ndarray, transpose: bool, code: int) -> np.ndarray:
+    """An H x W x C image under one symmetry."""
+    return _flip(a.swapaxes(0, 1) if transpose else a, code)
+
+
+def inverse(a: np.ndarray, transpose: bool, code: int) -> np.ndarray:
+    """Undo `forward`."""
+    a = _flip(a, code)
+    return a.swapaxes(0, 1) if transpose else a
 
 
 def main() -> None:
@@ -61,9 +59,9 @@ def main() -> None:
         blurred = read_image(blur_path).pixels
         sharp = unit_rgb(read_image(sharp_path).pixels)
         outputs = []
-        for forward, inverse in transforms():
-            restored = engine.restore(np.ascontiguousarray(forward(blurred)))
-            outputs.append(inverse(unit_rgb(restored)))
+        for transpose, code in SYMMETRIES:
+            restored = engine.restore(np.ascontiguousarray(forward(blurred, transpose, code)))
+            outputs.append(inverse(unit_rgb(restored), transpose, code))
         for k in sizes:
             scores[k].append(float(psnr(np.mean(outputs[:k], axis=0), sharp)))
         print(blur_path.name, "  ".join(f"x{k} {scores[k][-1]:.3f}" for k in sizes), flush=True)
