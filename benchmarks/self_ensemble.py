@@ -2,7 +2,7 @@
 
 Each blurred image is restored as it is and in up to 7 flipped/transposed copies (motion blur stays motion
 blur under these), each output is turned back, and the first 1, 2, 4 and 8 are averaged. The tool does not
-offer this: it costs that many times the time, so it would have to gain clearly more than that is worth.
+offer this: it multiplies the time by the number of copies, and measured too little to pay for it.
 
     python benchmarks/self_ensemble.py ../shared/data/val/gopro/blur ../shared/data/val/gopro/sharp
 """
