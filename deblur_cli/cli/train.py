@@ -66,7 +66,9 @@ def _parse_stride(text: str) -> tuple[int, int]:
 
 
 def train(
-    out: Annotated[Path, typer.Option("--out", "-o", help="Run folder: checkpoint, log, best export.")],
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help="Run folder: checkpoint, log, best export, snapshots.")
+    ],
     preset: Annotated[str, typer.Option("--preset", help="Network preset to train.")] = "saphnet-s",
     sharp: Annotated[
         list[Path] | None,
@@ -118,6 +120,12 @@ def train(
     ] = 0,
     workers: Annotated[
         int, typer.Option(min=0, help="Processes preparing batches ahead of each step (0 = none).")
+    ] = 0,
+    snapshot_every: Annotated[
+        int,
+        typer.Option(
+            min=0, help="Every this many steps, also export the EMA weights to OUT/snapshots/ (0 = never)."
+        ),
     ] = 0,
     val_sharp: Annotated[
         list[Path] | None,
@@ -182,6 +190,7 @@ def train(
         loss=LossWeights(pixel=pixel_loss),
         frame_cache=frame_cache,
         workers=workers,
+        snapshot_every=snapshot_every,
         preset=preset,
         sharp_dirs=[str(p) for p in sharp or []],
         sharp_exclude=list(sharp_exclude or []),

@@ -32,6 +32,7 @@ logger = logging.getLogger(__name__)
 
 Phase = Literal["stage1", "random", "policy"]
 CHECKPOINT = "checkpoint.pt"
+SNAPSHOTS = "snapshots"
 
 
 @dataclass
@@ -58,6 +59,8 @@ class TrainConfig:
     """Decoded raw frames kept in memory per process (about 2.8 MB each at 1280x720); same results."""
     workers: int = 0
     """Processes preparing batches ahead of the training step (0: the step prepares its own); same results."""
+    snapshot_every: int = 0
+    """Export the EMA weights to snapshots/step-NNNNNN/ every this many steps (0: never); same results."""
     crop: int = 128
     batch_size: int = 8
     steps: int = 20000
@@ -99,7 +102,7 @@ class TrainConfig:
         return cls(**data)
 
 
-RUNTIME_SETTINGS = ("frame_cache", "workers")
+RUNTIME_SETTINGS = ("frame_cache", "workers", "snapshot_every")
 """TrainConfig fields that change speed, never results: a resumed run takes them from the new command."""
 
 
@@ -445,6 +448,8 @@ class Trainer:
                 main = self.rank == 0
                 if main and self.step % self.cfg.checkpoint_every == 0:
                     self.save_checkpoint()
+                if main and self.cfg.snapshot_every and self.step % self.cfg.snapshot_every == 0:
+                    self.export(self.out_dir / SNAPSHOTS / f"step-{self.step:06d}")
                 if main and self.val_pairs and self.step % self.cfg.val_every == 0:
                     result = validate(self.ema, self.val_pairs, self.device)
                     record.update(

@@ -66,7 +66,9 @@ def test_train_writes_checkpoint_log_and_export_then_resumes(tmp_path):
     assert [r["step"] for r in records] == [1, 2, 3]
     assert [r["phase"] for r in records] == ["stage1", "random", "policy"]
 
-    again = runner.invoke(app, [*args[:-4], "--steps", "3", "--workers", "1", "--frame-cache", "4"])
+    again = runner.invoke(
+        app, [*args[:-4], "--steps", "3", "--workers", "1", "--frame-cache", "4", "--snapshot-every", "1"]
+    )
     assert again.exit_code == 0 and "resumed" in again.output
     assert "ignored" not in again.output  # speed settings are the new command's, never a changed run
 

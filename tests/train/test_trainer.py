@@ -139,6 +139,20 @@ def test_exported_weights_load_in_the_engine(photos, tmp_path):
     assert not math.isnan(float(restored.mean()))
 
 
+def test_snapshots_hold_the_ema_of_their_step(photos, tmp_path):
+    trainer = Trainer(_config(photos, snapshot_every=2), tmp_path / "run", device="cpu")
+    trainer.run(until=4)
+    snapshots = tmp_path / "run" / "snapshots"
+    assert sorted(p.name for p in snapshots.iterdir()) == ["step-000002", "step-000004"]
+    trainer.export(tmp_path / "end")  # the EMA at step 4, the last snapshot's step
+    assert (snapshots / "step-000004" / "model.safetensors").read_bytes() == (
+        tmp_path / "end" / "model.safetensors"
+    ).read_bytes()
+    assert (snapshots / "step-000002" / "model.safetensors").read_bytes() != (
+        tmp_path / "end" / "model.safetensors"
+    ).read_bytes()
+
+
 def test_init_weights_takes_weights_but_not_the_schedule(photos, tmp_path):
     first = Trainer(_config(photos), tmp_path / "a", device="cpu")
     first.run(until=2)
