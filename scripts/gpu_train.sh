@@ -1,19 +1,28 @@
 #!/usr/bin/env bash
 # Train saphnet-s on a lent GPU in calls of at most 10 minutes (the `device` tool), resuming each time.
 #
-#   bash scripts/gpu_train.sh pack [DATA]   # on this machine, once: fill carry/ (git-ignored, < 64 MiB)
-#   bash scripts/gpu_train.sh train         # on the GPU machine: resume (or start from $INIT),
-#                                           # train for TIME_LIMIT seconds, leave checkpoint + export in $OUT
-#   bash scripts/gpu_train.sh unpack DIR    # back here: put the returned checkpoint into carry/run/
+#   bash scripts/gpu_train.sh pack-shards [DATA]  # on this machine, once: split all the training data into
+#                                                 # shards of < 38 MiB under carry-shards/ (git-ignored)
+#   bash scripts/gpu_train.sh use K               # before call K: put shard K into carry/ (git-ignored)
+#   bash scripts/gpu_train.sh train               # on the GPU machine: resume (or start from $INIT), train
+#                                                 # for TIME_LIMIT seconds, leave checkpoint, export,
+#                                                 # snapshots and log in $OUT
+#   bash scripts/gpu_train.sh unpack DIR          # back here: put the returned checkpoint into carry/run/
+#   bash scripts/gpu_train.sh pack [DATA]         # instead of pack-shards + use: the one fixed subset that
+#                                                 # run 5 (the shipped weights) was trained on
 #
 # A call: run(command="bash scripts/gpu_train.sh train", carry=["carry"]); then unpack the files it returns.
-# carry/ holds the data (GoPro-recipe frames 1-159, 140 BSDS500 train_* photos, Kodak24 as JPEG q95) and, after
-# the first call, carry/run/checkpoint.pt (about 17 MiB); with the repo (about 8 MiB) that fills the 64 MiB a
-# call may carry. The checkpoint comes back in parts under 16 MiB each, which unpack joins.
+# Shards (scripts/pack_shards.py): shard k holds the k-th third of the GoPro-recipe frames and every third
+# photo of ../shared/data/sharp (BSDS500 val_* excluded; PNGs as JPEG q95), so three calls see all the data;
+# the run's folders stay carry/frames and carry/sharp, so it resumes across shards. carry/val holds 24
+# held-out BSDS500 val_* photos: the run validates on them every VAL_EVERY steps (log.jsonl) and exports the
+# best EMA so far to best/. With the checkpoint (about 17 MiB) and the repo (about 8 MiB), a call carries
+# under 64 MiB. The checkpoint comes back in parts under 16 MiB each, which unpack joins.
 # Environment: TIME_LIMIT (default 540 s), STEPS (the run's length, default 20000), UNTIL (stop at this step,
 # default: STEPS), INIT (weights a new run starts from, default weights/saphnet-s), DEVICE (default cuda),
 # BATCH (default 16), CROP (default 256), WORKERS (data-preparing processes, default 12 of the 16 cores; each
-# caches the 159 decoded frames, about 450 MB), PYTHON (default python3: the GPU image has torch, typer, rich,
+# caches up to 160 decoded frames, about 450 MB), SNAPSHOT_EVERY (export the EMA every this many steps,
+# default 500), VAL_EVERY (default 500), PYTHON (default python3: the GPU image has torch, typer, rich,
 # opencv, imageio, pillow, safetensors and huggingface-hub, so the repo runs there uninstalled).
 # STEPS, BATCH and CROP are read when the run starts; a resumed run keeps its own.
 set -euo pipefail
@@ -22,9 +31,22 @@ CARRY=carry
 DATA_LIMIT_MIB=39  # + the checkpoint (16.4 MiB) + the repo (7.6 MiB) on every call after the first: 64 in all
 
 case "${1:-}" in
+pack-shards)
+    # 38 MiB a shard: with val/ (1.8 MiB), the checkpoint and the repo, a call carries under 64 MiB.
+    "${PYTHON:-python3}" scripts/pack_shards.py "${2:-../shared/data}" carry-shards --limit-mib 38
+    ;;
+use)
+    shard="carry-shards/${2:?give the shard number}"
+    [ -d "$shard" ] || { echo "no $shard: run 'bash scripts/gpu_train.sh pack-shards' first" >&2; exit 1; }
+    rm -rf "$CARRY/frames" "$CARRY/sharp" "$CARRY/val"
+    mkdir -p "$CARRY/run"
+    cp -r "$shard/frames" "$shard/sharp" "$CARRY/"
+    cp -r carry-shards/val "$CARRY/"
+    echo "carry/ now holds shard $2: $(du -sh "$CARRY" --exclude=run | cut -f1) of data"
+    ;;
 pack)
     data="${2:-../shared/data}"
-    rm -rf "$CARRY/frames" "$CARRY/sharp"
+    rm -rf "$CARRY/frames" "$CARRY/sharp" "$CARRY/val"
     mkdir -p "$CARRY/frames" "$CARRY/sharp" "$CARRY/run"
     # Frames 1-159 of the training sequence: its first unbroken run (160-210 are held out for val/gopro).
     for f in "$data"/frames/GOPR0477_11_00/000{001..159}.jpg; do
@@ -50,16 +72,22 @@ train)
     out="${OUT:?set OUT to the folder whose files come back}"
     [ -d "$CARRY/frames" ] || { echo "no $CARRY/frames: run 'bash scripts/gpu_train.sh pack' first" >&2; exit 1; }
     mkdir -p "$CARRY/run"
+    rm -rf "$CARRY/run/snapshots"  # only this call's come back
+    validation=()
+    [ -d "$CARRY/val" ] && validation=(--val-sharp "$CARRY/val" --val-count 24 --val-every "${VAL_EVERY:-500}")
     "${PYTHON:-python3}" -m deblur_cli train -o "$CARRY/run" --init "${INIT:-weights/saphnet-s}" \
         --frames "$CARRY/frames" --sharp "$CARRY/sharp" --mix 1,2,0 \
         --steps "${STEPS:-20000}" --batch-size "${BATCH:-16}" --crop "${CROP:-256}" --lr 2e-4 --warmup 200 \
         --stage1-steps 0 --random-steps 0 --ema-decay 0.999 --checkpoint-every 200 \
-        --workers "${WORKERS:-12}" --frame-cache 160 \
+        --workers "${WORKERS:-12}" --frame-cache 160 --snapshot-every "${SNAPSHOT_EVERY:-500}" "${validation[@]}" \
         --until "${UNTIL:-${STEPS:-20000}}" --time-limit "${TIME_LIMIT:-540}" --device "${DEVICE:-cuda}" \
         --export "$out/export" --quiet
     # A file comes back only under 16 MiB: the checkpoint (about 17 MiB) comes back in parts.
     split -b 15M "$CARRY/run/checkpoint.pt" "$out/checkpoint.pt.part-"
     cp "$CARRY/run/log.jsonl" "$out/"
+    for folder in snapshots best; do
+        if [ -d "$CARRY/run/$folder" ]; then cp -r "$CARRY/run/$folder" "$out/"; fi
+    done
     tail -n 1 "$out/log.jsonl"
     ;;
 unpack)
@@ -71,7 +99,7 @@ unpack)
     echo "carry/run/ now resumes at step $(tail -n 1 "$from/log.jsonl" | python3 -c 'import json,sys; print(json.load(sys.stdin)["step"])')"
     ;;
 *)
-    sed -n 2,18p "$0" >&2
+    sed -n 2,31p "$0" >&2
     exit 2
     ;;
 esac
