@@ -22,9 +22,10 @@
 # default: STEPS), INIT (weights a new run starts from, default weights/saphnet-s), DEVICE (default cuda),
 # BATCH (default 16), CROP (default 256), WORKERS (data-preparing processes, default 12 of the 16 cores; each
 # caches up to 160 decoded frames, about 450 MB), SNAPSHOT_EVERY (export the EMA every this many steps,
-# default 500), VAL_EVERY (default 500), PYTHON (default python3: the GPU image has torch, typer, rich,
-# opencv, imageio, pillow, safetensors and huggingface-hub, so the repo runs there uninstalled).
-# STEPS, BATCH and CROP are read when the run starts; a resumed run keeps its own.
+# default 500), VAL_EVERY (default 500), MIX (photos, frames, pairs; default 1,2,0), FRAME_STRIDE (default 1,1),
+# LR (default 2e-4), PYTHON (default python3: the GPU image has torch, typer, rich, opencv, imageio, pillow,
+# safetensors and huggingface-hub, so the repo runs there uninstalled).
+# STEPS, BATCH, CROP, MIX, FRAME_STRIDE and LR are read when the run starts; a resumed run keeps its own.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CARRY=carry
@@ -76,8 +77,8 @@ train)
     validation=()
     [ -d "$CARRY/val" ] && validation=(--val-sharp "$CARRY/val" --val-count 24 --val-every "${VAL_EVERY:-500}")
     "${PYTHON:-python3}" -m deblur_cli train -o "$CARRY/run" --init "${INIT:-weights/saphnet-s}" \
-        --frames "$CARRY/frames" --sharp "$CARRY/sharp" --mix 1,2,0 \
-        --steps "${STEPS:-20000}" --batch-size "${BATCH:-16}" --crop "${CROP:-256}" --lr 2e-4 --warmup 200 \
+        --frames "$CARRY/frames" --sharp "$CARRY/sharp" --mix "${MIX:-1,2,0}" --frame-stride "${FRAME_STRIDE:-1,1}" \
+        --steps "${STEPS:-20000}" --batch-size "${BATCH:-16}" --crop "${CROP:-256}" --lr "${LR:-2e-4}" --warmup 200 \
         --stage1-steps 0 --random-steps 0 --ema-decay 0.999 --checkpoint-every 200 \
         --workers "${WORKERS:-12}" --frame-cache 160 --snapshot-every "${SNAPSHOT_EVERY:-500}" "${validation[@]}" \
         --until "${UNTIL:-${STEPS:-20000}}" --time-limit "${TIME_LIMIT:-540}" --device "${DEVICE:-cuda}" \
@@ -99,7 +100,7 @@ unpack)
     echo "carry/run/ now resumes at step $(tail -n 1 "$from/log.jsonl" | python3 -c 'import json,sys; print(json.load(sys.stdin)["step"])')"
     ;;
 *)
-    sed -n 2,31p "$0" >&2
+    sed -n 2,28p "$0" >&2
     exit 2
     ;;
 esac
