@@ -19,16 +19,12 @@ from deblur_cli.engine import Deblurrer
 from deblur_cli.train.evaluate import EvalReport, evaluate
 
 
-def summary(report: EvalReport) -> dict[str, float]:
-    """Mean scores, how many pairs beat their input, and the worst pair's PSNR change against its input."""
+def row_cell(report: EvalReport) -> str:
+    """Mean PSNR / SSIM, pairs better than their input, and the worst pair's PSNR change against its input."""
     changes = [p.psnr - p.input_psnr for p in report.pairs]
-    return {
-        "psnr": report.mean("psnr"),
-        "ssim": report.mean("ssim"),
-        "better": sum(c > 0 for c in changes),
-        "pairs": len(changes),
-        "worst_change": min(changes),
-    }
+    better = sum(c > 0 for c in changes)
+    return (f"{report.mean('psnr'):.3f} / {report.mean('ssim'):.4f} ({better} of {len(changes)}, "
+            f"worst {min(changes):+.2f})")
 
 
 def main() -> None:
@@ -36,27 +32,22 @@ def main() -> None:
     parser.add_argument("weights", nargs="+", type=Path, help="weights folders or .safetensors files")
     parser.add_argument("--set", dest="sets", action="append", type=Path, required=True,
                         help="a folder with blur/ and sharp/ (repeatable)")
-    parser.add_argument("--model", default="saphnet-s")
+    parser.add_argument("--preset", default="saphnet-s")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--json", type=Path, help="also write every per-pair score here")
     args = parser.parse_args()
     rows = {}
     for weights in args.weights:
-        deblurrer = Deblurrer.from_pretrained(args.model, weights=str(weights), device=args.device)
+        deblurrer = Deblurrer.from_pretrained(args.preset, weights=str(weights), device=args.device)
         reports = {str(s): evaluate(deblurrer, s / "blur", s / "sharp") for s in args.sets}
         if not rows:  # the inputs' scores, the same for every row
             inputs = [f"{r.mean('input_psnr'):.3f} / {r.mean('input_ssim'):.4f}" for r in reports.values()]
             print("input | " + " | ".join(inputs), flush=True)
         rows[str(weights)] = reports
-        cells = []
-        for report in reports.values():
-            s = summary(report)
-            cells.append(f"{s['psnr']:.3f} / {s['ssim']:.4f} ({s['better']} of {s['pairs']}, "
-                         f"worst {s['worst_change']:+.2f})")
-        print(f"{weights} | " + " | ".join(cells), flush=True)
+        print(f"{weights} | " + " | ".join(row_cell(r) for r in reports.values()), flush=True)
     if args.json:
         args.json.write_text(json.dumps(
-            {w: {s: r.to_dict() for s, r in reports.items()} for w, reports in rows.items()}, indent=1
+            {w: {s: r.to_dict() for s, r in by_set.items()} for w, by_set in rows.items()}, indent=1
         ))
 
 
