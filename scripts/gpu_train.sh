@@ -8,6 +8,9 @@
 #                                                 # for TIME_LIMIT seconds, leave checkpoint, export,
 #                                                 # snapshots and log in $OUT
 #   bash scripts/gpu_train.sh unpack DIR          # back here: put the returned checkpoint into carry/run/
+#   bash scripts/gpu_train.sh probe               # on the GPU machine: steps/s of each batch x crop in
+#                                                 # $PROBE (default "16x256 32x256 16x384"), PROBE_SECONDS
+#                                                 # (default 30) each, from the shipped weights, on carry/
 #   bash scripts/gpu_train.sh pack [DATA]         # instead of pack-shards + use: the one fixed subset that
 #                                                 # run 5 (the shipped weights) was trained on
 #
@@ -93,6 +96,31 @@ train)
     done
     tail -n 1 "$out/log.jsonl"
     ;;
+probe)
+    # The GPU step, not the data, most likely set run 5's pace (docs/performance.md): a larger batch or crop
+    # may cost few steps/s. The rate is taken over the second half of each run, after the workers' start.
+    [ -d "$CARRY/frames" ] || { echo "no $CARRY/frames: run 'bash scripts/gpu_train.sh use 0' first" >&2; exit 1; }
+    for config in ${PROBE:-16x256 32x256 16x384}; do
+        dir=$(mktemp -d)
+        "${PYTHON:-python3}" -m deblur_cli train -o "$dir" --init "${INIT:-weights/saphnet-s}" \
+            --frames "$CARRY/frames" --sharp "$CARRY/sharp" --mix "${MIX:-1,2,0}" --steps 1000000 \
+            --batch-size "${config%x*}" --crop "${config#*x}" --stage1-steps 0 --random-steps 0 \
+            --checkpoint-every 1000000 --workers "${WORKERS:-12}" --frame-cache 160 \
+            --time-limit "${PROBE_SECONDS:-30}" --device "${DEVICE:-cuda}" --quiet
+        "${PYTHON:-python3}" - "$dir/log.jsonl" "$config" <<'PY'
+import json, sys
+records = [json.loads(line) for line in open(sys.argv[1])]
+first, last = records[len(records) // 2], records[-1]
+if last["step"] - first["step"] < 2:
+    print(f"{sys.argv[2]}: only {last['step']} steps; give it more PROBE_SECONDS")
+    sys.exit()
+rate = (last["step"] - first["step"]) / (last["step"] / last["it_s"] - first["step"] / first["it_s"])
+batch, crop = map(int, sys.argv[2].split("x"))
+print(f"{sys.argv[2]}: {rate:.2f} steps/s, {rate * batch * crop * crop / 1e6:.1f} Mpx/s ({last['step']} steps)")
+PY
+        rm -rf "$dir"
+    done
+    ;;
 unpack)
     from="${2:?give the folder the returned files are in}"
     mkdir -p "$CARRY/run"
@@ -102,7 +130,7 @@ unpack)
     echo "carry/run/ now resumes at step $(tail -n 1 "$from/log.jsonl" | python3 -c 'import json,sys; print(json.load(sys.stdin)["step"])')"
     ;;
 *)
-    sed -n 2,30p "$0" >&2
+    sed -n 2,33p "$0" >&2
     exit 2
     ;;
 esac
