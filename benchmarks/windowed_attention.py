@@ -73,7 +73,7 @@ def windowed_forward(
     grid = grid[None].expand(x.shape[0], h, w, 2)
     queries = torch.softmax(self.to_queries(x).float(), dim=1)
     out = torch.zeros_like(values)
-    for m in range(weights.shape[1]):  # one map at a time: M x C channels at full size would not fit
+    for m in range(weights.shape[1]):  # one map at a time: all at once would hold M x C channels at full size
         numerators = F.avg_pool2d(block_sums(weights[:, m : m + 1] * values), (span_h, span_w), stride=1)
         descriptors = numerators / denominators[:, m : m + 1].clamp_min(1e-30)
         out += queries[:, m : m + 1] * F.grid_sample(descriptors, grid, align_corners=True)
