@@ -8,9 +8,11 @@
 #                                                 # for TIME_LIMIT seconds, leave checkpoint, export,
 #                                                 # snapshots and log in $OUT
 #   bash scripts/gpu_train.sh unpack DIR          # back here: put the returned checkpoint into carry/run/
-#   bash scripts/gpu_train.sh probe               # on the GPU machine: steps/s of each batch x crop in
-#                                                 # $PROBE (default "16x256 32x256 16x384"), PROBE_SECONDS
-#                                                 # (default 30) each, from the shipped weights, on carry/
+#   bash scripts/gpu_train.sh probe               # on the GPU machine: steps/s of each BATCHxCROP[:COMPILE]
+#                                                 # in $PROBE (default "16x256 16x256:default 32x256
+#                                                 # 16x256:reduce-overhead 16x384"), PROBE_SECONDS (default
+#                                                 # 30) each after the first step (compiling), from the
+#                                                 # shipped weights, on carry/
 #   bash scripts/gpu_train.sh pack [DATA]         # instead of pack-shards + use: the one fixed subset that
 #                                                 # run 5 (the shipped weights) was trained on
 #
@@ -28,11 +30,14 @@
 # BATCH (default 16), CROP (default 256), WORKERS (data-preparing processes, default 12 of the 16 cores; each
 # caches up to 160 decoded frames, about 450 MB), SNAPSHOT_EVERY (export the EMA every this many steps,
 # default 500), VAL_EVERY (default 500), MIX (photos, frames, pairs; default 1,2,0), FRAME_STRIDE (default 1,1),
-# LR (default 2e-4), PYTHON (default python3: the GPU image has torch, typer, rich, opencv, imageio, pillow,
+# LR (default 2e-4), COMPILE (torch.compile: off, default or reduce-overhead; default off until a probe shows
+# it pays), PYTHON (default python3: the GPU image has torch, typer, rich, opencv, imageio, pillow,
 # safetensors and huggingface-hub, so the repo runs there uninstalled).
 # STEPS, BATCH, CROP, MIX, FRAME_STRIDE and LR are read when the run starts; a resumed run keeps its own.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Compiled kernels are cached in the repo's copy on the GPU machine, which keeps ignored files between calls.
+export TORCHINDUCTOR_CACHE_DIR="${TORCHINDUCTOR_CACHE_DIR:-$PWD/.inductor-cache}"
 CARRY=carry
 DATA_LIMIT_MIB=39  # + the checkpoint (16.4 MiB) + the repo (7.6 MiB) on every call after the first: 64 in all
 
@@ -87,7 +92,7 @@ train)
         --stage1-steps 0 --random-steps 0 --ema-decay 0.999 --checkpoint-every 200 \
         --workers "${WORKERS:-12}" --frame-cache 160 --snapshot-every "${SNAPSHOT_EVERY:-500}" "${validation[@]}" \
         --until "${UNTIL:-${STEPS:-20000}}" --time-limit "${TIME_LIMIT:-540}" --device "${DEVICE:-cuda}" \
-        --export "$out/export" --quiet
+        --compile "${COMPILE:-off}" --export "$out/export" --quiet
     # A file comes back only under 16 MiB: the checkpoint (about 17 MiB) comes back in parts.
     split -b 15M "$CARRY/run/checkpoint.pt" "$out/checkpoint.pt.part-"
     cp "$CARRY/run/log.jsonl" "$out/"
@@ -98,25 +103,33 @@ train)
     ;;
 probe)
     # The GPU step, not the data, most likely set run 5's pace (docs/performance.md): a larger batch or crop
-    # may cost few steps/s. The rate is taken over the second half of each run, after the workers' start.
+    # may cost few steps/s, and compiling may launch fewer kernels. The rate is taken over the second half of
+    # each run, after the workers' start; the first step's time (with any compiling) is printed apart.
     [ -d "$CARRY/frames" ] || { echo "no $CARRY/frames: run 'bash scripts/gpu_train.sh use 0' first" >&2; exit 1; }
-    for config in ${PROBE:-16x256 32x256 16x384}; do
+    for config in ${PROBE:-16x256 16x256:default 32x256 16x256:reduce-overhead 16x384}; do
+        size=${config%%:*} mode=off
+        [[ $config == *:* ]] && mode=${config#*:}
         dir=$(mktemp -d)
+        # The time limit counts from the start: a compiling first step gets PROBE_COMPILE_SECONDS more.
+        limit=${PROBE_SECONDS:-30}
+        [ "$mode" = off ] || limit=$(( limit + ${PROBE_COMPILE_SECONDS:-180} ))
         "${PYTHON:-python3}" -m deblur_cli train -o "$dir" --init "${INIT:-weights/saphnet-s}" \
             --frames "$CARRY/frames" --sharp "$CARRY/sharp" --mix "${MIX:-1,2,0}" --steps 1000000 \
-            --batch-size "${config%x*}" --crop "${config#*x}" --stage1-steps 0 --random-steps 0 \
-            --checkpoint-every 1000000 --workers "${WORKERS:-12}" --frame-cache 160 \
-            --time-limit "${PROBE_SECONDS:-30}" --device "${DEVICE:-cuda}" --quiet
+            --batch-size "${size%x*}" --crop "${size#*x}" --stage1-steps 0 --random-steps 0 \
+            --checkpoint-every 1000000 --workers "${WORKERS:-12}" --frame-cache 160 --compile "$mode" \
+            --time-limit "$limit" --device "${DEVICE:-cuda}" --quiet || { echo "$config: failed"; continue; }
         "${PYTHON:-python3}" - "$dir/log.jsonl" "$config" <<'PY'
 import json, sys
 records = [json.loads(line) for line in open(sys.argv[1])]
 first, last = records[len(records) // 2], records[-1]
+start = f"first step {1 / records[0]['it_s']:.1f} s"
 if last["step"] - first["step"] < 2:
-    print(f"{sys.argv[2]}: only {last['step']} steps; give it more PROBE_SECONDS")
+    print(f"{sys.argv[2]}: only {last['step']} steps ({start}); give it more PROBE_SECONDS")
     sys.exit()
 rate = (last["step"] - first["step"]) / (last["step"] / last["it_s"] - first["step"] / first["it_s"])
-batch, crop = map(int, sys.argv[2].split("x"))
-print(f"{sys.argv[2]}: {rate:.2f} steps/s, {rate * batch * crop * crop / 1e6:.1f} Mpx/s ({last['step']} steps)")
+batch, crop = map(int, sys.argv[2].split(":")[0].split("x"))
+print(f"{sys.argv[2]}: {rate:.2f} steps/s, {rate * batch * crop * crop / 1e6:.1f} Mpx/s "
+      f"({last['step']} steps, {start})")
 PY
         rm -rf "$dir"
     done
@@ -130,7 +143,7 @@ unpack)
     echo "carry/run/ now resumes at step $(tail -n 1 "$from/log.jsonl" | python3 -c 'import json,sys; print(json.load(sys.stdin)["step"])')"
     ;;
 *)
-    sed -n 2,33p "$0" >&2
+    sed -n 2,36p "$0" >&2
     exit 2
     ;;
 esac

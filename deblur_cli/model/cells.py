@@ -6,7 +6,6 @@ import math
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
 
 
 @dataclass(frozen=True)
@@ -47,6 +46,19 @@ class CellGrid:
         cols = (left.unsqueeze(-1) + offs).unsqueeze(-2)  # (N, K, 1, P)
         return (rows * padded_w + cols).flatten(1)
 
+    def source_index(self, cells: torch.Tensor) -> torch.Tensor:
+        """Flat indices into the unpadded image of every pixel of each chosen patch, halo pixels beyond
+        the edge clamped to it: replication padding without a padded copy.
+
+        cells: (N, K) cell numbers in raster order -> (N, K * P * P).
+        """
+        offs = torch.arange(self.patch, device=cells.device) - self.halo
+        top = (cells // self.cols) * self.cell
+        left = (cells % self.cols) * self.cell
+        rows = (top.unsqueeze(-1) + offs).clamp_(0, self.height - 1).unsqueeze(-1)  # (N, K, P, 1)
+        cols = (left.unsqueeze(-1) + offs).clamp_(0, self.width - 1).unsqueeze(-2)  # (N, K, 1, P)
+        return (rows * self.width + cols).flatten(1)
+
     def window(self, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
         """Blending weights of a patch: 1 over the cell, a raised cosine falling towards 0 across the halo."""
         ramp = torch.ones(self.patch, device=device, dtype=dtype)
@@ -67,9 +79,10 @@ def gather_cells(x: torch.Tensor, cells: torch.Tensor, grid: CellGrid) -> torch.
     """(N, C, H, W) -> (N * K, C, P, P): the chosen cells with their halos (edges padded by replication)."""
     n, c = x.shape[:2]
     k = cells.shape[1]
-    padded = F.pad(x, [grid.halo] * 4, mode="replicate") if grid.halo else x
-    idx = grid.pixel_index(cells).unsqueeze(1).expand(n, c, -1)
-    patches = padded.flatten(2).gather(2, idx)
+    # Indices into x itself, not into a replicate-padded copy: the same values, one copy fewer, and a
+    # graph torch.compile can train (inductor 2.13 mis-strides replication_pad2d_backward, channels_last).
+    idx = grid.source_index(cells).unsqueeze(1).expand(n, c, -1)
+    patches = x.flatten(2).gather(2, idx)
     return (
         patches.view(n, c, k, grid.patch, grid.patch)
         .transpose(1, 2)

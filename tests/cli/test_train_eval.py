@@ -169,6 +169,7 @@ def test_train_synthesis_and_frame_stride_options_are_saved_and_checked(tmp_path
         (["--frame-stride", "0,2"], "1 <= LO <= HI"),
         (["--frame-stride", "x"], "1 <= LO <= HI"),
         (["--pixel-loss", "l2"], "--pixel-loss"),
+        (["--compile", "fast"], "--compile"),
     ):
         failed = runner.invoke(app, [*base, "-o", str(tmp_path / "bad"), *bad])
         assert failed.exit_code == 2, failed.output

@@ -34,3 +34,19 @@ def test_chosen_mask_marks_cells():
     mask = grid.chosen_mask(torch.tensor([[0, 7]]))
     assert mask.shape == (1, 1, 2, 4)
     assert mask[0, 0, 0, 0] and mask[0, 0, 1, 3] and mask.sum() == 2
+
+
+def test_gather_at_the_edges_replicates_border_pixels():
+    grid = CellGrid(16, 24, cell=8, halo=3)
+    x = torch.rand(2, 3, 16, 24, requires_grad=True)
+    cells = torch.tensor([[0, 5], [2, 3]])  # every corner: top-left, bottom-right, top-right, bottom-left
+    padded = torch.nn.functional.pad(x, [3] * 4, mode="replicate")
+    expected = torch.stack(
+        [padded[i, :, r * 8 : r * 8 + 14, c * 8 : c * 8 + 14] for i in range(2) for r, c in
+         [divmod(int(k), 3) for k in cells[i]]]
+    )
+    patches = gather_cells(x, cells, grid)
+    assert torch.equal(patches, expected)
+    (grad,) = torch.autograd.grad(patches.square().sum(), x)
+    (expected_grad,) = torch.autograd.grad(expected.square().sum(), x)
+    torch.testing.assert_close(grad, expected_grad)

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from deblur_cli.engine import Deblurrer
-from deblur_cli.train.trainer import IndexStream, TrainConfig, Trainer, lr_at, phase_at
+from deblur_cli.train.trainer import RUNTIME_SETTINGS, IndexStream, TrainConfig, Trainer, lr_at, phase_at
 
 
 @pytest.fixture(scope="module")
@@ -178,3 +178,12 @@ def test_init_weights_from_published_weights_and_refuses_another_architecture(ph
     wider = Trainer(_config(photos, overrides={"width": 16}), tmp_path / "c", device="cpu")
     with pytest.raises(ValueError, match="does not fit preset saphnet-test"):
         wider.init_weights(tmp_path / "w" / "model.safetensors")
+
+
+def test_compile_wraps_the_network_and_resumes_as_a_speed_setting(photos, tmp_path):
+    # Compiling itself takes minutes on 2 cores (benchmarks/train_step.py --compile), so it is not run here.
+    trainer = Trainer(_config(photos, compile="default"), tmp_path / "run", device="cpu")
+    assert trainer.net is not trainer.model and trainer.net._orig_mod is trainer.model
+    eager = Trainer(_config(photos), tmp_path / "eager", device="cpu")
+    assert eager.net is eager.model
+    assert "compile" in RUNTIME_SETTINGS
