@@ -9,10 +9,10 @@
 #                                                 # snapshots and log in $OUT
 #   bash scripts/gpu_train.sh unpack DIR          # back here: put the returned checkpoint into carry/run/
 #   bash scripts/gpu_train.sh probe               # on the GPU machine: steps/s of each BATCHxCROP[:COMPILE]
-#                                                 # in $PROBE (default "16x256 16x256:default 32x256
-#                                                 # 16x256:reduce-overhead 16x384"), PROBE_SECONDS (default
-#                                                 # 30) each after the first step (compiling), from the
-#                                                 # shipped weights, on carry/
+#                                                 # in $PROBE (default "16x256 32x256 16x384 16x256:default
+#                                                 # 16x256:reduce-overhead"), PROBE_SECONDS (default 30) each,
+#                                                 # PROBE_COMPILE_SECONDS (default 180) more when compiled,
+#                                                 # from the shipped weights, on carry/ (about 8 minutes)
 #   bash scripts/gpu_train.sh pack [DATA]         # instead of pack-shards + use: the one fixed subset that
 #                                                 # run 5 (the shipped weights) was trained on
 #
@@ -106,7 +106,7 @@ probe)
     # may cost few steps/s, and compiling may launch fewer kernels. The rate is taken over the second half of
     # each run, after the workers' start; the first step's time (with any compiling) is printed apart.
     [ -d "$CARRY/frames" ] || { echo "no $CARRY/frames: run 'bash scripts/gpu_train.sh use 0' first" >&2; exit 1; }
-    for config in ${PROBE:-16x256 16x256:default 32x256 16x256:reduce-overhead 16x384}; do
+    for config in ${PROBE:-16x256 32x256 16x384 16x256:default 16x256:reduce-overhead}; do
         size=${config%%:*} mode=off
         [[ $config == *:* ]] && mode=${config#*:}
         dir=$(mktemp -d)
