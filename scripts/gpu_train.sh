@@ -30,9 +30,10 @@
 # BATCH (default 16), CROP (default 256), WORKERS (data-preparing processes, default 12 of the 16 cores; each
 # caches up to 160 decoded frames, about 450 MB), SNAPSHOT_EVERY (export the EMA every this many steps,
 # default 500), VAL_EVERY (default 500), MIX (photos, frames, pairs; default 1,2,0), FRAME_STRIDE (default 1,1),
-# LR (default 2e-4), COMPILE (torch.compile: off, default or reduce-overhead; default off until a probe shows
-# it pays), PYTHON (default python3: the GPU image has torch, typer, rich, opencv, imageio, pillow,
-# safetensors and huggingface-hub, so the repo runs there uninstalled).
+# LR (default 2e-4), COMPILE (torch.compile: off, default or reduce-overhead; default off until a run shows it
+# pays; if compiling fails, the run warns and goes on uncompiled), PYTHON (default python3: the GPU image has
+# torch, typer, rich, opencv, imageio, pillow, safetensors and huggingface-hub, so the repo runs there
+# uninstalled).
 # STEPS, BATCH, CROP, MIX, FRAME_STRIDE and LR are read when the run starts; a resumed run keeps its own.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -143,7 +144,7 @@ unpack)
     echo "carry/run/ now resumes at step $(tail -n 1 "$from/log.jsonl" | python3 -c 'import json,sys; print(json.load(sys.stdin)["step"])')"
     ;;
 *)
-    sed -n 2,36p "$0" >&2
+    sed -n 2,37p "$0" >&2
     exit 2
     ;;
 esac

@@ -291,6 +291,9 @@ class Trainer:
         if self.world > 1:
             ids = [self.device.index] if self.device.type == "cuda" else None
             self.net = DistributedDataParallel(self.model, device_ids=ids, find_unused_parameters=True)
+        self.eager_net = self.net
+        """The network uncompiled: what a run falls back to if compiling fails."""
+        self._compiled_once = False
         if cfg.compile != "off":
             self.net = torch.compile(self.net, mode=cfg.compile)
         self.optimizer = torch.optim.AdamW(  # fused: one kernel for all 400 tensors (4x faster on the CPU)
@@ -438,6 +441,21 @@ class Trainer:
             **stats,
         }
 
+    def _train_step_compiling(self, batch: tuple[torch.Tensor, torch.Tensor]) -> dict[str, Any]:
+        """`train_step`, except that if the first compiled step fails, the run goes on uncompiled: an
+        unattended GPU call keeps its minutes. Compiling happens then, before the optimiser moves."""
+        if self.net is self.eager_net or self._compiled_once:
+            return self.train_step(batch)
+        try:
+            record = self.train_step(batch)
+        except Exception as exc:  # dynamo, inductor and the kernels they generate share no base class
+            first = (str(exc).strip().splitlines() or [""])[0]
+            logger.warning("torch.compile failed, training uncompiled: %s: %s", type(exc).__name__, first)
+            self.net = self.eager_net
+            return self.train_step(batch)
+        self._compiled_once = True
+        return record
+
     def _update_ema(self) -> None:
         decay = min(self.cfg.ema_decay, (1 + self.step) / (10 + self.step))
         # A few multi-tensor kernels, not one or two per tensor (as timm's ModelEmaV3 does it).
@@ -456,7 +474,7 @@ class Trainer:
         batches = self._batches(until)
         try:
             for batch in batches:
-                record = self.train_step(batch)
+                record = self._train_step_compiling(batch)
                 seen += 1
                 record["it_s"] = seen / (time.perf_counter() - start)
                 main = self.rank == 0

@@ -1,4 +1,5 @@
 import dataclasses
+import logging
 import math
 
 import cv2
@@ -180,10 +181,20 @@ def test_init_weights_from_published_weights_and_refuses_another_architecture(ph
         wider.init_weights(tmp_path / "w" / "model.safetensors")
 
 
-def test_compile_wraps_the_network_and_resumes_as_a_speed_setting(photos, tmp_path):
+def test_compile_wraps_the_network_and_a_failing_compile_falls_back(photos, tmp_path, caplog):
     # Compiling itself takes minutes on 2 cores (benchmarks/train_step.py --compile), so it is not run here.
     trainer = Trainer(_config(photos, compile="default"), tmp_path / "run", device="cpu")
-    assert trainer.net is not trainer.model and trainer.net._orig_mod is trainer.model
+    assert trainer.net._orig_mod is trainer.model and trainer.eager_net is trainer.model
+    assert "compile" in RUNTIME_SETTINGS  # a resumed run takes it from the new command
+
+    class FailsToCompile(torch.nn.Module):
+        def forward(self, *args, **kwargs):
+            raise RuntimeError("no kernel for this graph\n(traceback)")
+
+    trainer.net = FailsToCompile()  # stands in for the compiled network on its first call
+    with caplog.at_level(logging.WARNING):
+        trainer.run(until=3)
+    assert trainer.step == 3 and trainer.net is trainer.model
+    assert "torch.compile failed, training uncompiled: RuntimeError: no kernel for this graph" in caplog.text
     eager = Trainer(_config(photos), tmp_path / "eager", device="cpu")
     assert eager.net is eager.model
-    assert "compile" in RUNTIME_SETTINGS
