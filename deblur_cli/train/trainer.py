@@ -401,6 +401,8 @@ class Trainer:
         stages = self.model.config.refinement_stages
         budget = tuple(0.0 for _ in range(stages)) if phase == "stage1" else None
         selection = "random" if phase == "random" else "policy"
+        if self.net is not self.eager_net:  # CUDA graphs (reduce-overhead) may reuse last step's outputs now
+            torch.compiler.cudagraph_mark_step_begin()
         with torch.autocast(self.device.type, dtype=self.amp_dtype, enabled=self.amp_dtype is not None):
             out = self.net(blurred, budget=budget, selection=selection)
         cell = self.model.config.cell
