@@ -42,6 +42,28 @@ export TORCHINDUCTOR_CACHE_DIR="${TORCHINDUCTOR_CACHE_DIR:-$PWD/.inductor-cache}
 CARRY=carry
 DATA_LIMIT_MIB=39  # + the checkpoint (16.4 MiB) + the repo (7.6 MiB) on every call after the first: 64 in all
 
+# steady_rate LOG LABEL: steps/s and Mpx/s over the second half of the last run in LOG (the first half holds the
+# workers' start and any compiling, whose first step is timed apart). LABEL is BATCHxCROP[:anything]: for a
+# resumed run, give the batch and crop it was started with.
+steady_rate() {
+    "${PYTHON:-python3}" - "$1" "$2" <<'PY'
+import json, sys
+records = [json.loads(line) for line in open(sys.argv[1])]
+start = max(i for i, r in enumerate(records) if i == 0 or r["seconds"] < records[i - 1]["seconds"])
+records = records[start:]
+elapsed = [r["seconds"] for r in records]
+half = len(records) // 2
+first_step = f"first step {elapsed[0]:.1f} s"
+if records[-1]["step"] - records[half]["step"] < 2:
+    print(f"{sys.argv[2]}: only {len(records)} steps ({first_step}); too short to time")
+    sys.exit()
+rate = (records[-1]["step"] - records[half]["step"]) / (elapsed[-1] - elapsed[half])
+batch, crop = map(int, sys.argv[2].split(":")[0].split("x"))
+print(f"{sys.argv[2]}: {rate:.2f} steps/s, {rate * batch * crop * crop / 1e6:.1f} Mpx/s "
+      f"({len(records)} steps, {first_step})")
+PY
+}
+
 case "${1:-}" in
 pack-shards)
     # 38 MiB a shard: with val/ (1.8 MiB), the checkpoint and the repo, a call carries under 64 MiB.
@@ -101,11 +123,11 @@ train)
         if [ -d "$CARRY/run/$folder" ]; then cp -r "$CARRY/run/$folder" "$out/"; fi
     done
     tail -n 1 "$out/log.jsonl"
+    steady_rate "$out/log.jsonl" "${BATCH:-16}x${CROP:-256}:${COMPILE:-off}"
     ;;
 probe)
     # The GPU step, not the data, most likely set run 5's pace (docs/performance.md): a larger batch or crop
-    # may cost few steps/s, and compiling may launch fewer kernels. The rate is taken over the second half of
-    # each run, after the workers' start; the first step's time (with any compiling) is printed apart.
+    # may cost few steps/s, and compiling may launch fewer kernels.
     [ -d "$CARRY/frames" ] || { echo "no $CARRY/frames: run 'bash scripts/gpu_train.sh use 0' first" >&2; exit 1; }
     for config in ${PROBE:-16x256 32x256 16x384 16x256:default 16x256:reduce-overhead}; do
         size=${config%%:*} mode=off
@@ -119,19 +141,7 @@ probe)
             --batch-size "${size%x*}" --crop "${size#*x}" --stage1-steps 0 --random-steps 0 \
             --checkpoint-every 1000000 --workers "${WORKERS:-12}" --frame-cache 160 --compile "$mode" \
             --time-limit "$limit" --device "${DEVICE:-cuda}" --quiet || { echo "$config: failed"; continue; }
-        "${PYTHON:-python3}" - "$dir/log.jsonl" "$config" <<'PY'
-import json, sys
-records = [json.loads(line) for line in open(sys.argv[1])]
-first, last = records[len(records) // 2], records[-1]
-start = f"first step {1 / records[0]['it_s']:.1f} s"
-if last["step"] - first["step"] < 2:
-    print(f"{sys.argv[2]}: only {last['step']} steps ({start}); give it more PROBE_SECONDS")
-    sys.exit()
-rate = (last["step"] - first["step"]) / (last["step"] / last["it_s"] - first["step"] / first["it_s"])
-batch, crop = map(int, sys.argv[2].split(":")[0].split("x"))
-print(f"{sys.argv[2]}: {rate:.2f} steps/s, {rate * batch * crop * crop / 1e6:.1f} Mpx/s "
-      f"({last['step']} steps, {start})")
-PY
+        steady_rate "$dir/log.jsonl" "$config"
         rm -rf "$dir"
     done
     ;;

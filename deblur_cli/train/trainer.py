@@ -478,7 +478,8 @@ class Trainer:
             for batch in batches:
                 record = self._train_step_compiling(batch)
                 seen += 1
-                record["it_s"] = seen / (time.perf_counter() - start)
+                record["seconds"] = time.perf_counter() - start  # since this run (or resumption) began
+                record["it_s"] = seen / record["seconds"]
                 main = self.rank == 0
                 if main and self.step % self.cfg.checkpoint_every == 0:
                     self.save_checkpoint()

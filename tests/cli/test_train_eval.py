@@ -65,6 +65,8 @@ def test_train_writes_checkpoint_log_and_export_then_resumes(tmp_path):
     records = [json.loads(line) for line in (tmp_path / "run" / "log.jsonl").read_text().splitlines()]
     assert [r["step"] for r in records] == [1, 2, 3]
     assert [r["phase"] for r in records] == ["stage1", "random", "policy"]
+    # seconds since the run began, rising: gpu_train.sh times the steady rate from them
+    assert 0 < records[0]["seconds"] < records[1]["seconds"] < records[2]["seconds"]
 
     again = runner.invoke(
         app, [*args[:-4], "--steps", "3", "--workers", "1", "--frame-cache", "4", "--snapshot-every", "1"]
