@@ -6,7 +6,7 @@
 #   bash scripts/gpu_train.sh use K               # before call K: put shard K into carry/ (git-ignored)
 #   bash scripts/gpu_train.sh train               # on the GPU machine: resume (or start from $INIT), train
 #                                                 # for TIME_LIMIT seconds, leave checkpoint, export,
-#                                                 # snapshots and log in $OUT
+#                                                 # snapshots and log in $OUT, print the steady steps/s
 #   bash scripts/gpu_train.sh unpack DIR          # back here: put the returned checkpoint into carry/run/
 #   bash scripts/gpu_train.sh probe               # on the GPU machine: steps/s of each BATCHxCROP[:COMPILE]
 #                                                 # in $PROBE (default "16x256 32x256 16x384 16x256:default
