@@ -34,7 +34,7 @@ class _CountOps(TorchDispatchMode):
         super().__init__()
         self.count = 0
 
-    def __torch_dispatch__(self, func, types, args=(), kwargs=None):  # noqa: ANN001, ANN204
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
         self.count += func.__name__.split(".")[0] not in _FREE
         return func(*args, **(kwargs or {}))
 
