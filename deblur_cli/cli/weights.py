@@ -11,9 +11,10 @@ from rich.table import Table
 
 from ..errors import DeblurError
 from ..weights import PRETRAINED, get_record, local_files, pull, push
+from ..weights.dmphn_import import import_dmphn
 from ..weights.resolve import resolves_from
 
-app = typer.Typer(help="Manage SAPHNet weights: list, pull from the Hugging Face Hub, verify, push.",
+app = typer.Typer(help="Manage SAPHNet weights: list, pull from the Hugging Face Hub, verify, push, import.",
                   no_args_is_help=True)
 
 
@@ -106,3 +107,21 @@ def push_(
         _fail(str(exc))
     typer.echo(f"pushed {preset} to {repo} at commit {commit}; pin it: revision=\"{commit}\" in "
                "deblur_cli/weights/registry.py")
+
+
+@app.command("import")
+def import_(
+    architecture: Annotated[str, typer.Argument(help="Published network to import: dmphn (DMPHN 1-2-4).")],
+    source: Annotated[Path, typer.Argument(help="The authors' checkpoint folder (six .pkl state dicts, "
+                                                "read as tensors only) or a safetensors file of their keys.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Weights folder to write (config, weights, card).")],
+) -> None:
+    """Convert published weights into a SAPHNet weights folder (`deblur train --init` and `-m` take it)."""
+    if architecture != "dmphn":
+        raise typer.BadParameter(f"unknown architecture {architecture!r}; choose from dmphn",
+                                 param_hint="ARCHITECTURE")
+    try:
+        digest = import_dmphn(source, out)
+    except DeblurError as exc:
+        _fail(str(exc))
+    typer.echo(f"wrote saphnet-b weights started from DMPHN 1-2-4 to {out} (sha256 {digest})")

@@ -13,11 +13,11 @@ from .recorder import Recorder
 class ResBlock(nn.Module):
     """x + conv(act(conv(x))), then a CAPM where the preset places one."""
 
-    def __init__(self, channels: int, capm: CAPM | None = None) -> None:
+    def __init__(self, channels: int, capm: CAPM | None = None, *, leaky: bool = True) -> None:
         super().__init__()
         self.body = nn.Sequential(
             nn.Conv2d(channels, channels, 3, padding=1),
-            nn.LeakyReLU(0.1, inplace=True),
+            nn.LeakyReLU(0.1, inplace=True) if leaky else nn.ReLU(inplace=True),
             nn.Conv2d(channels, channels, 3, padding=1),
         )
         self.capm = capm
@@ -30,12 +30,13 @@ class ResBlock(nn.Module):
 
 
 class BlockStack(nn.Module):
-    """`count` residual blocks at one scale, each with a CAPM when `with_capm`."""
+    """`count` residual blocks at one scale, each with a CAPM when `with_capm`; ReLU for DMPHN's backbone."""
 
     def __init__(self, channels: int, count: int, cfg: SAPHNetConfig, with_capm: bool) -> None:
         super().__init__()
         self.blocks = nn.ModuleList(
-            ResBlock(channels, make_capm(channels, cfg) if with_capm else None) for _ in range(count)
+            ResBlock(channels, make_capm(channels, cfg) if with_capm else None, leaky=cfg.backbone != "dmphn")
+            for _ in range(count)
         )
 
     def forward(self, x: torch.Tensor, *, group: int = 1, recorder: Recorder | None = None) -> torch.Tensor:

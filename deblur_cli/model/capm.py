@@ -37,6 +37,9 @@ class CAPM(nn.Module):
         both = use_global and use_local
         self.gate = nn.Conv2d(3 * channels, 2, 1) if both else None
         self.proj = nn.Conv2d(channels, channels, 1)
+        # Starts as the identity, so a CAPM added to trained layers (DMPHN's) changes nothing until trained.
+        nn.init.zeros_(self.proj.weight)
+        nn.init.zeros_(self.proj.bias)
 
     def forward(self, x: torch.Tensor, *, group: int = 1, recorder: Recorder | None = None) -> torch.Tensor:
         branches = []

@@ -12,6 +12,10 @@ from typing import Any
 class SAPHNetConfig:
     """Everything needed to rebuild a SAPHNet exactly; every idea of the paper has a switch for ablations."""
 
+    backbone: str = "residual"
+    """Stage 1's layers: "dmphn" = DMPHN 1-2-4's exactly (ReLU blocks, transposed-conv upsampling, no
+    encoder-decoder skips, the last decoder gives the image; its published weights load into it), or
+    "residual" = ours (leaky ReLU, pixel-shuffle upsampling, added skips, zero-initialised residual head)."""
     width: int = 32
     """Channels at full resolution (C); the encoder uses C, 2C, 4C over its three scales."""
     blocks: int = 1
@@ -52,6 +56,8 @@ class SAPHNetConfig:
     """Free-form notes carried into config.json (never read by the network)."""
 
     def __post_init__(self) -> None:
+        if self.backbone not in ("dmphn", "residual"):
+            raise ValueError(f"backbone must be 'dmphn' or 'residual', got {self.backbone!r}")
         if self.width < 4 or self.width % self.filter_groups:
             raise ValueError(f"width must be >= 4 and divisible by filter_groups, got {self.width}")
         if self.levels not in (1, 2, 3):

@@ -31,6 +31,9 @@ class CrossMerge(nn.Module):
         super().__init__()
         self.aligned = aligned
         self.attention = GlobalAttention(channels, maps, source_channels) if enabled else None
+        if self.attention is not None:  # a zero branch: merging starts as plain addition (or nothing)
+            nn.init.zeros_(self.attention.proj.weight)
+            nn.init.zeros_(self.attention.proj.bias)
 
     def forward(
         self,

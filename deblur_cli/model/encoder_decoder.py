@@ -39,25 +39,34 @@ class Encoder(nn.Module):
 
 
 class Decoder(nn.Module):
-    """Mirror of the encoder: pixel-shuffle upsampling, cross-attention skips, a zero-initialised
-    residual head (so a fresh network is the identity). Returns (residual, full-resolution features)."""
+    """Mirror of the encoder: upsampling, cross-attention skips, a head to 3 channels. Returns (head output,
+    full-resolution features).
+
+    DMPHN's backbone: 4x4 stride-2 transposed convolutions and no skips but the attention branch (which
+    starts at zero), so with DMPHN's weights it is DMPHN's decoder. Ours: pixel-shuffle upsampling, added
+    skips, a zero-initialised head (a fresh network is the identity)."""
 
     def __init__(self, cfg: SAPHNetConfig, scales: int = 3) -> None:
         super().__init__()
         widths = [cfg.width * 2**s for s in range(scales)]
+        dmphn = cfg.backbone == "dmphn"
         self.stacks = nn.ModuleList(
             BlockStack(widths[s], cfg.blocks, cfg, s in cfg.capm_scales) for s in range(scales)
         )
         self.ups = nn.ModuleList(
-            nn.Sequential(nn.Conv2d(widths[s + 1], widths[s] * 4, 1), nn.PixelShuffle(2))
+            nn.ConvTranspose2d(widths[s + 1], widths[s], 4, stride=2, padding=1)
+            if dmphn
+            else nn.Sequential(nn.Conv2d(widths[s + 1], widths[s] * 4, 1), nn.PixelShuffle(2))
             for s in range(scales - 1)
         )
         self.skips = nn.ModuleList(
-            CrossMerge(widths[s], cfg.attention_maps, cfg.cross_attention) for s in range(scales - 1)
+            CrossMerge(widths[s], cfg.attention_maps, cfg.cross_attention, aligned=not dmphn)
+            for s in range(scales - 1)
         )
         self.head = nn.Conv2d(widths[0], 3, 3, padding=1)
-        nn.init.zeros_(self.head.weight)
-        nn.init.zeros_(self.head.bias)
+        if not dmphn:
+            nn.init.zeros_(self.head.weight)
+            nn.init.zeros_(self.head.bias)
 
     def forward(
         self, feats: list[torch.Tensor], *, group: int = 1, recorder: Recorder | None = None

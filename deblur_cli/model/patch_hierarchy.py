@@ -20,6 +20,7 @@ class PatchHierarchy(nn.Module):
     def __init__(self, cfg: SAPHNetConfig) -> None:
         super().__init__()
         self.levels = cfg.levels
+        self.dmphn = cfg.backbone == "dmphn"
         self.encoders = nn.ModuleList(Encoder(3, cfg) for _ in range(cfg.levels))
         self.decoders = nn.ModuleList(Decoder(cfg) for _ in range(cfg.levels))
         bottleneck = cfg.width * 4
@@ -30,7 +31,12 @@ class PatchHierarchy(nn.Module):
     def forward(
         self, blurred: torch.Tensor, recorder: Recorder | None = None
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Returns (I_1, full-resolution decoder features of level 1). Index 0 is the finest level (whole)."""
+        """Returns (I_1, full-resolution decoder features of level 1). Index 0 is the finest level (whole).
+
+        DMPHN's backbone works on blurred - 0.5 and its last decoder gives the image; ours adds the last
+        decoder's residual to the input."""
+        if self.dmphn:
+            blurred = blurred - 0.5
         residual = torch.zeros_like(blurred)
         carried: torch.Tensor | None = (
             None  # bottleneck features handed to the next finer level, whole layout
@@ -63,7 +69,7 @@ class PatchHierarchy(nn.Module):
             residual = layout.join_layout(level_residual, decode_layout)
             carried = layout.join_layout(feats[-1], decode_layout)
         _set_layout(recorder, "whole")
-        return blurred + residual, features
+        return (residual + 0.5 if self.dmphn else blurred + residual), features
 
 
 def _set_layout(recorder: Recorder | None, part_layout: layout.Layout) -> None:
