@@ -13,10 +13,9 @@ import time
 import torch
 
 sys.path.insert(0, "benchmarks")
-from dmphn import create_dmphn
-
 import deblur_cli.model.global_attention as ga
 from deblur_cli.model import create_model
+from deblur_cli.model.dmphn import DMPHN124
 
 torch.set_num_threads(2)
 spec = importlib.util.spec_from_file_location("deblur_cli.model.old_ga", sys.argv[1])
@@ -25,7 +24,7 @@ spec.loader.exec_module(old)
 new_fwd, old_fwd = ga.GlobalAttention.forward, old.GlobalAttention.forward
 x = torch.rand(1, 3, 512, 512)
 xcl = x.contiguous(memory_format=torch.channels_last)
-d = create_dmphn().eval()
+d = DMPHN124().eval()
 s = create_model("saphnet-s").eval()
 scl = create_model("saphnet-s").eval().to(memory_format=torch.channels_last)
 scl.load_state_dict(s.state_dict())

@@ -1,5 +1,5 @@
 """Benchmarks through the engine: median seconds per megapixel, throughput and peak memory per image size,
-and the DMPHN 1-2-4 reference of `benchmarks/` timed against it in the same process, runs alternating.
+and the DMPHN 1-2-4 reference timed against it in the same process, runs alternating.
 
 Timing: one untimed warm-up run per size (by default), then `repeats` timed runs of `Deblurrer.restore`
 on the same random image; the median is reported (the mean would follow whatever else the machine is doing).
@@ -11,7 +11,6 @@ first, so it still bounds each size from above.
 
 from __future__ import annotations
 
-import importlib.util
 import logging
 import os
 import platform
@@ -23,7 +22,6 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from types import ModuleType
 from typing import Any, Literal
 
 import numpy as np
@@ -31,12 +29,12 @@ import torch
 from torch import nn
 
 from .engine import Deblurrer
-from .errors import DeblurError
+from .model.dmphn import DMPHN124
 
 logger = logging.getLogger(__name__)
 
 REFERENCES = ("dmphn",)
-"""Reference networks `benchmarks/` provides, by name."""
+"""Reference networks, by name."""
 MemorySource = Literal["cuda-max-allocated", "rss-peak", "rss-lifetime-peak"]
 
 _STATUS = Path("/proc/self/status")
@@ -179,36 +177,15 @@ def count_parameters(module: nn.Module) -> int:
     return sum(p.numel() for p in module.parameters())
 
 
-def reference_path(name: str) -> Path:
-    """Where `benchmarks/<name>.py` would be in a source checkout of this project."""
-    return Path(__file__).resolve().parent.parent / "benchmarks" / f"{name}.py"
-
-
 def load_reference(name: str = "dmphn") -> nn.Module:
-    """The reference network `benchmarks/<name>.py` builds (random weights, eval mode).
+    """The reference network by name (random weights, eval mode: speed does not depend on them).
 
     Raises:
         ValueError: an unknown reference name.
-        DeblurError: the file is not there (an installed package has no `benchmarks/`).
     """
     if name not in REFERENCES:
         raise ValueError(f"unknown reference {name!r}; choose from {', '.join(REFERENCES)}")
-    path = reference_path(name)
-    if not path.is_file():
-        raise DeblurError(f"reference {name!r} is unavailable: {path} not found (it ships with the source "
-                          "checkout, not the installed package)")
-    module = _import_path(f"deblur_benchmarks_{name}", path)
-    return module.create_dmphn()
-
-
-def _import_path(module_name: str, path: Path) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(module_name, path)
-    if spec is None or spec.loader is None:
-        raise DeblurError(f"cannot import {path}")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[module_name] = module
-    spec.loader.exec_module(module)
-    return module
+    return DMPHN124().eval()
 
 
 def machine_name() -> str:

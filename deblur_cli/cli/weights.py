@@ -112,9 +112,9 @@ def push_(
 @app.command("import")
 def import_(
     architecture: Annotated[str, typer.Argument(help="Published network to import: dmphn (DMPHN 1-2-4).")],
-    source: Annotated[Path, typer.Argument(help="The authors' checkpoint folder (six .pkl state dicts, "
-                                                "read as tensors only) or a safetensors file of their keys.")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="Weights folder to write (config, weights, card).")],
+    source: Annotated[Path, typer.Argument(help="The authors' checkpoint folder (six .pkl state dicts, read "
+                                                "as tensors only) or a safetensors file of their keys.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Weights folder to write: config, weights, card.")],
 ) -> None:
     """Convert published weights into a SAPHNet weights folder (`deblur train --init` and `-m` take it)."""
     if architecture != "dmphn":

@@ -10,7 +10,7 @@ from safetensors.torch import load_file
 
 from ..errors import WeightsError
 from ..model import SAPHNet, SAPHNetConfig
-from ..model.dmphn import DECODER_BLOCKS, ENCODER_BLOCKS, DMPHN124
+from ..model.dmphn import DECODER_BLOCKS, DMPHN124, ENCODER_BLOCKS
 
 PARTS = tuple(f"{kind}_lv{level}" for kind in ("encoder", "decoder") for level in (1, 2, 3))
 """The authors' six modules; their checkpoint folder holds one `<part>.pkl` per module."""
@@ -34,8 +34,8 @@ def read_dmphn_state(source: str | Path) -> dict[str, torch.Tensor]:
             try:
                 tensors = torch.load(path, map_location="cpu", weights_only=True)
             except Exception as exc:  # torch raises UnpicklingError, RuntimeError, EOFError, ...
-                raise WeightsError(f"{path}: not a tensors-only state dict ({exc.__class__.__name__}: "
-                                   f"{str(exc).splitlines()[0] if str(exc) else 'unreadable'})") from None
+                raise WeightsError(f"{path}: not a tensors-only state dict (torch.load with weights_only=True "
+                                   f"refused it: {exc.__class__.__name__})") from None
             if not isinstance(tensors, dict):
                 raise WeightsError(f"{path}: holds a {type(tensors).__name__}, not a state dict")
             state.update({f"{part}.{key}": value for key, value in tensors.items()})
@@ -108,8 +108,8 @@ def load_dmphn_into(model: SAPHNet, state: dict[str, torch.Tensor]) -> None:
             own[target].copy_(state[source])
 
 
-DMPHN_CARD = """SAPHNet `saphnet-b` whose stage 1 holds DMPHN 1-2-4's published GoPro-trained weights (Zhang et al.,
-"Deep Stacked Hierarchical Multi-patch Network for Image Deblurring", CVPR 2019;
+DMPHN_CARD = """SAPHNet `saphnet-b` whose stage 1 holds DMPHN 1-2-4's published GoPro-trained weights
+(Zhang et al., "Deep Stacked Hierarchical Multi-patch Network for Image Deblurring", CVPR 2019;
 HongguangZhang/DMPHN-cvpr19-master, `checkpoints/DMPHN_1_2_4`), imported by `deblur weights import dmphn`.
 The authors published those weights without a licence, hence `license: other`. SAPHNet's own branches
 (CAPMs, cross-attention, refinement stages, sampling policy) start at zero, so until fine-tuned these
