@@ -13,7 +13,7 @@ from ..bench import REFERENCES, BenchReport, load_reference, parse_sizes
 from ..bench import bench as run_bench
 from ..engine import Deblurrer
 from ..errors import DeblurError
-from ..model import create_model, list_presets
+from ..model import DEFAULT_PRESET, create_model, list_presets
 from .console import Terminal
 from .options import BudgetOption, DeviceOption, PrecisionOption, TileOption, TileOverlapOption, WeightsOption
 
@@ -41,7 +41,7 @@ def _check_reference(value: str | None) -> str | None:
 def bench(
     model: Annotated[str, typer.Option(
         "--model", "-m", "--preset", callback=_check_model, help="Network preset (see `deblur info`).")
-    ] = "saphnet-s",
+    ] = DEFAULT_PRESET,
     weights: WeightsOption = None,
     device: DeviceOption = "auto",
     precision: PrecisionOption = "auto",

@@ -9,6 +9,7 @@ import typer
 
 from ..errors import DeblurError
 from ..io import InputFile, find_inputs, read_image
+from ..model import DEFAULT_PRESET
 from ..viz import raw_maps_path, save_raw_maps, view_path, write_visualisations
 from .console import Terminal
 from .options import (
@@ -39,7 +40,7 @@ def heatmap(
     compare: Annotated[bool, typer.Option(
         "--compare", help="Also write <stem>.compare.png (before/after, hardest cell enlarged).")] = False,
     recursive: Annotated[bool, typer.Option("--recursive", "-r", help="Walk into subfolders.")] = False,
-    model: ModelOption = "saphnet-s",
+    model: ModelOption = DEFAULT_PRESET,
     weights: WeightsOption = None,
     device: DeviceOption = "auto",
     tile: TileOption = "auto",

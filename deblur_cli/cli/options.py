@@ -10,7 +10,7 @@ import typer
 
 from ..engine import Deblurrer
 from ..errors import DeblurError
-from ..model import list_presets
+from ..model import DEFAULT_PRESET, list_presets
 from .console import Terminal
 
 Precision = Literal["auto", "fp32", "fp16", "bf16"]
@@ -54,7 +54,7 @@ BudgetOption = Annotated[float | None, typer.Option(
 class EngineOptions:
     """How to build the Deblurrer: model preset, weights, device, precision and tiling."""
 
-    model: str = "saphnet-s"
+    model: str = DEFAULT_PRESET
     weights: str | None = None
     device: str = "auto"
     precision: Precision = "auto"

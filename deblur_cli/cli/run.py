@@ -20,6 +20,7 @@ from rich.progress import (
 from ..engine import Deblurrer
 from ..errors import DeblurError
 from ..io import DEFAULT_SUFFIX, IMAGE_EXTENSIONS, InputFile, find_inputs, output_path
+from ..model import DEFAULT_PRESET
 from ..viz import VIEWS
 from .console import Terminal
 from .jobs import Job, deblur_one, failure_reason
@@ -89,7 +90,7 @@ def run(
         "--output", "-o", help="Folder for the results, mirroring the input folders (or, for one photo, "
         "the output file itself). Default: beside each photo as <stem>_deblurred.<ext>.")] = None,
     recursive: Annotated[bool, typer.Option("--recursive", "-r", help="Walk into subfolders.")] = False,
-    model: ModelOption = "saphnet-s",
+    model: ModelOption = DEFAULT_PRESET,
     weights: WeightsOption = None,
     device: SpreadDeviceOption = "auto",
     precision: PrecisionOption = "auto",

@@ -11,6 +11,7 @@ import torch
 import typer
 
 from ..errors import DeblurError
+from ..model import DEFAULT_PRESET
 from .console import Terminal
 from .options import (
     BudgetOption,
@@ -273,7 +274,7 @@ def evaluate(
     sharp_dir: Annotated[
         Path, typer.Argument(exists=True, file_okay=False, help="Sharp references, same names.")
     ],
-    model: ModelOption = "saphnet-s",
+    model: ModelOption = DEFAULT_PRESET,
     weights: WeightsOption = None,
     device: DeviceOption = "auto",
     precision: PrecisionOption = "auto",

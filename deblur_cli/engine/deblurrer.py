@@ -11,7 +11,7 @@ import numpy as np
 import torch
 
 from ..errors import DeviceError, ImageSizeError
-from ..model import SAPHNet, SAPHNetOutput
+from ..model import DEFAULT_PRESET, SAPHNet, SAPHNetOutput
 from ..model.saphnet import pad_to_multiple
 from .convert import check_image, color_channels, from_network, to_network
 from .devices import (
@@ -112,7 +112,7 @@ class Deblurrer:
     @classmethod
     def from_pretrained(
         cls,
-        model: str = "saphnet-s",
+        model: str = DEFAULT_PRESET,
         *,
         weights: str | None = None,
         device: str | torch.device = "auto",

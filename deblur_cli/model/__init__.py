@@ -2,10 +2,11 @@
 
 from .config import SAPHNetConfig
 from .descriptor import ModelDescriptor
-from .presets import PRESETS, create_model, get_config, list_presets
+from .presets import DEFAULT_PRESET, PRESETS, create_model, get_config, list_presets
 from .saphnet import SAPHNet, SAPHNetOutput
 
 __all__ = [
+    "DEFAULT_PRESET",
     "PRESETS",
     "ModelDescriptor",
     "SAPHNet",

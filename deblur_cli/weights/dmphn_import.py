@@ -34,8 +34,8 @@ def read_dmphn_state(source: str | Path) -> dict[str, torch.Tensor]:
             try:
                 tensors = torch.load(path, map_location="cpu", weights_only=True)
             except Exception as exc:  # torch raises UnpicklingError, RuntimeError, EOFError, ...
-                raise WeightsError(f"{path}: not a tensors-only state dict (torch.load with weights_only=True "
-                                   f"refused it: {exc.__class__.__name__})") from None
+                raise WeightsError(f"{path}: not a tensors-only state dict (torch.load with "
+                                   f"weights_only=True refused it: {exc.__class__.__name__})") from None
             if not isinstance(tensors, dict):
                 raise WeightsError(f"{path}: holds a {type(tensors).__name__}, not a state dict")
             state.update({f"{part}.{key}": value for key, value in tensors.items()})

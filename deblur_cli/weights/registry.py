@@ -62,7 +62,11 @@ PRETRAINED: dict[str, PretrainedRecord] = {
         license="mit",
     ),
     "saphnet-b": PretrainedRecord(
-        preset="saphnet-b", repo_id=f"{HUB_ORG}/saphnet-b", revision="main", sha256=None, license="mit"
+        preset="saphnet-b",
+        repo_id=f"{HUB_ORG}/saphnet-b",
+        revision="main",
+        sha256="ae714168641d85d1799294c6bb4c8610b6d44bbfc8294476428b27486ca44ab7",
+        license="other",  # stage 1 holds DMPHN's published weights, which carry no licence
     ),
     "saphnet-test": PretrainedRecord(
         preset="saphnet-test", repo_id=f"{HUB_ORG}/saphnet-test", revision="main", sha256=None, license="mit"

@@ -12,7 +12,7 @@ from typing import Literal
 import deblur_cli
 
 from ..errors import WeightsError
-from ..model import SAPHNet, SAPHNetConfig, create_model, get_config
+from ..model import DEFAULT_PRESET, SAPHNet, SAPHNetConfig, create_model, get_config
 from . import hub
 from .format import CARD_NAME, CONFIG_NAME, WEIGHTS_NAME, load_weights, read_config
 from .registry import PretrainedRecord, get_record, sha256_file
@@ -136,7 +136,7 @@ def _load_repo(repo_id: str, revision: str, preset: str, record: PretrainedRecor
     return _load_file(weights, config, preset, record, kind, repo_id, revision)
 
 
-def load_model(spec: str | os.PathLike[str] | None = None, *, preset: str = "saphnet-s",
+def load_model(spec: str | os.PathLike[str] | None = None, *, preset: str = DEFAULT_PRESET,
                revision: str | None = None, offline: bool | None = None) -> tuple[SAPHNet, WeightsSource]:
     """Build a SAPHNet (float32, CPU, eval mode) with weights resolved from `spec`; say where they came from.
 
