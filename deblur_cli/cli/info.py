@@ -12,10 +12,13 @@ from rich.table import Table
 from .. import __version__
 from ..engine.devices import resolve_device
 from ..errors import DeblurError
-from ..model import list_presets
+from ..model import DEFAULT_PRESET, list_presets
 from ..weights import get_record, local_files
 from ..weights.resolve import resolves_from
 from .console import Terminal
+
+
+DEFAULT_REASON = "DMPHN 1-2-4's published GoPro-trained weights: it deblurs real blur best"
 
 
 def info() -> None:
@@ -35,11 +38,13 @@ def info() -> None:
         devices.add_row(name, details)
     term.out.print(devices)
 
-    presets = Table("preset", "weights resolve from", "published as", title="presets", title_justify="left")
+    presets = Table("preset", "weights resolve from", "published as", title="presets", title_justify="left",
+                    caption=f"default: {DEFAULT_PRESET} ({DEFAULT_REASON})", caption_justify="left")
     for preset in list_presets():
         try:
             record = get_record(preset)
-            presets.add_row(preset, resolves_from(preset, local_files(preset)),
+            name = f"{preset} (default)" if preset == DEFAULT_PRESET else preset
+            presets.add_row(name, resolves_from(preset, local_files(preset)),
                             f"{record.repo_id}@{record.revision}")
         except (DeblurError, ValueError) as exc:
             presets.add_row(preset, f"unknown ({exc})", "-")

@@ -7,7 +7,7 @@ from typer.testing import CliRunner
 
 from deblur_cli import __version__
 from deblur_cli.cli import app, with_default_command
-from deblur_cli.model import list_presets
+from deblur_cli.model import DEFAULT_PRESET, list_presets
 
 
 def test_info_lists_versions_devices_and_presets() -> None:
@@ -20,6 +20,7 @@ def test_info_lists_versions_devices_and_presets() -> None:
     assert f"runs on {expected}" in result.stdout
     for preset in list_presets():
         assert preset in result.stdout
+    assert f"{DEFAULT_PRESET} (default)" in result.stdout and f"default: {DEFAULT_PRESET} (" in result.stdout
 
 
 def test_version_and_default_command() -> None:
