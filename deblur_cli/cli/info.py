@@ -17,7 +17,6 @@ from ..weights import get_record, local_files
 from ..weights.resolve import resolves_from
 from .console import Terminal
 
-
 DEFAULT_REASON = "DMPHN 1-2-4's published GoPro-trained weights: it deblurs real blur best"
 
 

@@ -156,6 +156,15 @@ def train(
     stage1_steps: int = 2000,
     random_steps: int = 2000,
     ema_decay: float = 0.999,
+    freeze_backbone: Annotated[
+        bool, typer.Option(help="Train only SAPHNet's additions; stage 1's own layers (e.g. DMPHN's) stay.")
+    ] = False,
+    teacher: Annotated[
+        Path | None,
+        typer.Option(exists=True, dir_okay=False,
+                     help="Stack(4)-DMPHN safetensors (the authors' keys): its output is a second target."),
+    ] = None,
+    teacher_weight: Annotated[float, typer.Option(min=0.0, help="Weight of the teacher's target.")] = 0.5,
     val_every: int = 500,
     checkpoint_every: int = 100,
     seed: int = 0,
@@ -218,6 +227,9 @@ def train(
         stage1_steps=stage1_steps,
         random_steps=random_steps,
         ema_decay=ema_decay,
+        freeze_backbone=freeze_backbone,
+        teacher=str(teacher) if teacher else "",
+        teacher_weight=teacher_weight,
         val_every=val_every,
         checkpoint_every=checkpoint_every,
         seed=seed,

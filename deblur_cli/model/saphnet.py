@@ -76,6 +76,15 @@ class SAPHNet(nn.Module):
             tiling_safe=True,
         )
 
+    def backbone_parameters(self) -> list[nn.Parameter]:
+        """Stage 1's own layers (DMPHN's, for the dmphn backbone): its encoders and decoders without the
+        CAPMs and cross-attention branches SAPHNet adds. Freezing them trains only SAPHNet's additions."""
+        added = (".capm.", ".skips.")
+        params = []
+        for part in (self.hierarchy.encoders, self.hierarchy.decoders):
+            params += [p for name, p in part.named_parameters() if not any(a in f".{name}" for a in added)]
+        return params
+
     def to_inference_dtype(self, dtype: torch.dtype) -> SAPHNet:
         """Cast to `dtype` for inference, keeping the sampling policies in float32 (their top-K choice
         is sensitive to rounding, and they cost little)."""

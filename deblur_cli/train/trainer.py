@@ -22,9 +22,10 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import ConcatDataset, DataLoader, Dataset, Sampler
 
 from ..model import SAPHNet, create_model
+from ..model.dmphn import StackDMPHN
 from ..weights import load_model, save_pretrained
 from .datasets import FrameSequenceDataset, PairedFolderDataset, SharpFolderDataset, make_validation_set
-from .losses import LossWeights, policy_loss, restoration_loss
+from .losses import LossWeights, charbonnier, policy_loss, restoration_loss
 from .metrics import psnr, ssim
 from .synthesis import SynthesisConfig
 
@@ -87,6 +88,13 @@ class TrainConfig:
     val_crop: int = 256
     val_every: int = 500
     checkpoint_every: int = 100
+    freeze_backbone: bool = False
+    """Train only SAPHNet's additions (CAPMs, cross-attention, refinement stages, policies), keeping
+    stage 1's own layers as initialised (e.g. DMPHN's published weights)."""
+    teacher: str = ""
+    """Stack(4)-DMPHN weights (safetensors, the authors' keys): its output is a second target (distils)."""
+    teacher_weight: float = 0.5
+    """Weight of the Charbonnier loss of the last stage against the teacher's output."""
     seed: int = 0
     amp: bool = True
     """Mixed precision on CUDA (bf16 where supported, else fp16 with loss scaling); never on CPU."""
@@ -296,8 +304,13 @@ class Trainer:
         self._compiled_once = False
         if cfg.compile != "off":
             self.net = torch.compile(self.net, mode=cfg.compile)
+        if cfg.freeze_backbone:
+            for p in self.model.backbone_parameters():
+                p.requires_grad_(False)
+        self.teacher = load_teacher(cfg.teacher, self.device) if cfg.teacher else None
         self.optimizer = torch.optim.AdamW(  # fused: one kernel for all 400 tensors (4x faster on the CPU)
-            self.model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay, betas=(0.9, 0.99),
+            [p for p in self.model.parameters() if p.requires_grad],
+            lr=cfg.lr, weight_decay=cfg.weight_decay, betas=(0.9, 0.99),
             fused=self.device.type in ("cpu", "cuda"),
         )
         self.amp_dtype = None
@@ -409,6 +422,12 @@ class Trainer:
         out.stages = [s.float() for s in out.stages]
         loss, terms = restoration_loss(out, sharp, cfg.loss, cell, stages=1 if phase == "stage1" else None)
         stats: dict[str, float] = {}
+        if self.teacher is not None:
+            with torch.no_grad():
+                target = self.teacher(blurred).float()
+            distil = charbonnier(out.stages[-1], target)
+            loss = loss + cfg.teacher_weight * distil
+            stats["distil"] = float(distil.detach())
         if phase == "policy":
             pg, stats = policy_loss(out, sharp, cfg.loss, cell)
             loss = loss + pg
@@ -507,6 +526,20 @@ class Trainer:
         return save_pretrained(
             self.ema, folder, preset=self.cfg.preset if not self.cfg.overrides else None, card=card
         )
+
+
+def load_teacher(path: str | Path, device: torch.device) -> StackDMPHN:
+    """Stack(k)-DMPHN from a safetensors file of the authors' keys (k from the keys), frozen, in eval mode."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    try:
+        state = {k: v.float() for k, v in load_file(str(path)).items()}
+        teacher = StackDMPHN(stages=max(int(k.split("_")[1][1:]) for k in state))
+        teacher.load_authors_state_dict(state)
+    except (OSError, RuntimeError, ValueError, IndexError, SafetensorError) as exc:
+        raise ValueError(f"{path}: not Stack(4)-DMPHN weights ({str(exc).splitlines()[0]})") from None
+    return teacher.to(device).eval().requires_grad_(False)
 
 
 def _seed_everything(seed: int) -> None:

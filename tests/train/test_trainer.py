@@ -198,3 +198,39 @@ def test_compile_wraps_the_network_and_a_failing_compile_falls_back(photos, tmp_
     assert "torch.compile failed, training uncompiled: RuntimeError: no kernel for this graph" in caplog.text
     eager = Trainer(_config(photos), tmp_path / "eager", device="cpu")
     assert eager.net is eager.model
+
+
+def test_frozen_backbone_keeps_stage_1_and_trains_the_additions(photos, tmp_path):
+    torch.manual_seed(0)
+    trainer = Trainer(_config(photos, freeze_backbone=True), tmp_path / "run", device="cpu")
+    backbone = {id(p) for p in trainer.model.backbone_parameters()}
+    before = {n: p.detach().clone() for n, p in trainer.model.named_parameters()}
+    for _ in range(6):
+        trainer.train_step()
+    after = dict(trainer.model.named_parameters())
+    frozen = [n for n, p in after.items() if id(p) in backbone]
+    assert frozen and all(torch.equal(before[n], after[n]) for n in frozen)
+    assert any("capm" in n and not torch.equal(before[n], p) for n, p in after.items())
+    assert any(n.startswith("refiners") and not torch.equal(before[n], p) for n, p in after.items())
+
+
+def test_teacher_output_is_a_second_target(photos, tmp_path):
+    from safetensors.torch import save_file
+
+    from deblur_cli.model.dmphn import DMPHN124
+
+    torch.manual_seed(0)
+    stage = DMPHN124()
+    state = {}
+    for key, value in stage.state_dict().items():
+        part, _, rest = key.partition(".")
+        kind, level = part.split("_")
+        state[f"{kind}_s1_{level}.{rest}"] = value.contiguous()
+    save_file(state, tmp_path / "teacher.safetensors")
+    trainer = Trainer(_config(photos, teacher=str(tmp_path / "teacher.safetensors"), teacher_weight=1.0),
+                      tmp_path / "run", device="cpu")
+    record = trainer.train_step()
+    assert record["distil"] > 0 and math.isfinite(record["loss"])
+    (tmp_path / "bad.safetensors").write_bytes(b"not weights")
+    with pytest.raises(ValueError, match="not Stack"):
+        Trainer(_config(photos, teacher=str(tmp_path / "bad.safetensors")), tmp_path / "r2", device="cpu")
