@@ -19,6 +19,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from . import layout
+
 ENCODER_BLOCKS = ("layer2", "layer3", "layer6", "layer7", "layer10", "layer11")
 """The encoder's residual blocks, two per scale, finest first."""
 DECODER_BLOCKS = ("layer21", "layer22", "layer17", "layer18", "layer13", "layer14")
@@ -81,23 +83,6 @@ class DMPHNDecoder(nn.Module):
         return self.layer24(x)
 
 
-def _quadrants(x: torch.Tensor) -> torch.Tensor:
-    """(N, C, H, W) -> (4N, C, H/2, W/2): top-left, top-right, bottom-left, bottom-right."""
-    hh, hw = x.shape[-2] // 2, x.shape[-1] // 2
-    return torch.cat([x[..., :hh, :hw], x[..., :hh, hw:], x[..., hh:, :hw], x[..., hh:, hw:]])
-
-
-def _halves(x: torch.Tensor) -> torch.Tensor:
-    """(N, C, H, W) -> (2N, C, H/2, W): top halves, then bottom halves."""
-    hh = x.shape[-2] // 2
-    return torch.cat([x[..., :hh, :], x[..., hh:, :]])
-
-
-def _stack_rows(x: torch.Tensor, parts: int) -> torch.Tensor:
-    """Inverse of `_halves`: (2N, ...) -> (N, ..., 2h, w)."""
-    return torch.cat(x.chunk(parts), dim=2)
-
-
 class DMPHN124(nn.Module):
     """The three-level (1-2-4) multi-patch hierarchy; input N x 3 x H x W in [0, 1], sides divisible by 8."""
 
@@ -116,19 +101,17 @@ class DMPHN124(nn.Module):
         `previous` (a stack's earlier stage) adds that stage's same-level features to each encoder's.
         """
         _check_size(x, self.size_multiple)
-        n = x.shape[0]
-        q = self.encoder_lv3(_quadrants(x))
+        q = self.encoder_lv3(layout.split_quadrants(x))
         if previous is not None:
-            q = q + _quadrants(previous[0])
-        tl, tr, bl, br = q.split(n)
-        halves3 = torch.cat([torch.cat([tl, tr], dim=3), torch.cat([bl, br], dim=3)])
-        feature3 = _stack_rows(halves3, 2)
+            q = q + layout.split_quadrants(previous[0])
+        halves3 = layout.quadrants_to_halves(q)
+        feature3 = layout.join_halves(halves3)
         residual3 = self.decoder_lv3(halves3)
 
-        h2 = self.encoder_lv2(_halves(x) + residual3)
+        h2 = self.encoder_lv2(layout.split_halves(x) + residual3)
         if previous is not None:
-            h2 = h2 + _halves(previous[1])
-        feature2 = _stack_rows(h2, 2) + feature3
+            h2 = h2 + layout.split_halves(previous[1])
+        feature2 = layout.join_halves(h2) + feature3
         residual2 = self.decoder_lv2(feature2)
 
         feature1 = self.encoder_lv1(x + residual2)

@@ -69,21 +69,18 @@ def dmphn_key_map() -> dict[str, str]:
     mapping: dict[str, str] = {}
     for level in (1, 2, 3):
         enc, dec = f"hierarchy.encoders.{level - 1}", f"hierarchy.decoders.{level - 1}"
-        layers = {"layer1": f"{enc}.embed", "layer5": f"{enc}.downs.0", "layer9": f"{enc}.downs.1"}
-        for i, name in enumerate(ENCODER_BLOCKS):
-            layers[name] = f"{enc}.stacks.{i // 2}.blocks.{i % 2}.body"
-        layers |= {"layer16": f"{dec}.ups.1", "layer20": f"{dec}.ups.0", "layer24": f"{dec}.head"}
-        for i, name in enumerate(DECODER_BLOCKS):
-            layers[name] = f"{dec}.stacks.{i // 2}.blocks.{i % 2}.body"
-        for kind, prefix in (("encoder", enc), ("decoder", dec)):
-            part = f"{kind}_lv{level}"
-            for layer, target in layers.items():
-                if not target.startswith(prefix):
-                    continue
-                suffixes = (".0", ".2") if layer in ENCODER_BLOCKS + DECODER_BLOCKS else ("",)
-                for suffix in suffixes:
-                    for tensor in ("weight", "bias"):
-                        mapping[f"{part}.{layer}{suffix}.{tensor}"] = f"{target}{suffix}.{tensor}"
+        encoder = {"layer1": f"{enc}.embed", "layer5": f"{enc}.downs.0", "layer9": f"{enc}.downs.1"}
+        decoder = {"layer16": f"{dec}.ups.1", "layer20": f"{dec}.ups.0", "layer24": f"{dec}.head"}
+        layers = {f"encoder_lv{level}": encoder, f"decoder_lv{level}": decoder}
+        for part, prefix, blocks in ((f"encoder_lv{level}", enc, ENCODER_BLOCKS),
+                                     (f"decoder_lv{level}", dec, DECODER_BLOCKS)):
+            for i, name in enumerate(blocks):  # conv-ReLU-conv: its convolutions are .0 and .2
+                for conv in (".0", ".2"):
+                    layers[part][name + conv] = f"{prefix}.stacks.{i // 2}.blocks.{i % 2}.body{conv}"
+        for part, names in layers.items():
+            for layer, target in names.items():
+                for tensor in ("weight", "bias"):
+                    mapping[f"{part}.{layer}.{tensor}"] = f"{target}.{tensor}"
     return mapping
 
 
