@@ -165,6 +165,10 @@ def train(
                      help="Stack(4)-DMPHN safetensors (the authors' keys): its output is a second target."),
     ] = None,
     teacher_weight: Annotated[float, typer.Option(min=0.0, help="Weight of the teacher's target.")] = 0.5,
+    backbone_lr_scale: Annotated[
+        float,
+        typer.Option(min=0.0, help="Stage 1's own layers learn at --lr times this (0.1: they move gently)."),
+    ] = 1.0,
     val_every: int = 500,
     checkpoint_every: int = 100,
     seed: int = 0,
@@ -230,6 +234,7 @@ def train(
         freeze_backbone=freeze_backbone,
         teacher=str(teacher) if teacher else "",
         teacher_weight=teacher_weight,
+        backbone_lr_scale=backbone_lr_scale,
         val_every=val_every,
         checkpoint_every=checkpoint_every,
         seed=seed,

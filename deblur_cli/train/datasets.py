@@ -136,6 +136,9 @@ class SharpFolderDataset(_SeededDataset):
     With ``crop=None`` the whole (rescaled) photo is synthesised and ``margin`` is trimmed from each side.
     """
 
+    teachable = False
+    """No GoPro-trained teacher's output as a target: on synthetic camera shake + noise they break."""
+
     def __init__(
         self,
         roots: str | Path | Iterable[str | Path],
@@ -275,6 +278,9 @@ class PairedFolderDataset(_SeededDataset):
     with ``crop=None`` the full images (batch size 1 unless they share a size).
     """
 
+    teachable = True
+    """A GoPro-trained teacher's output is a fair second target on real GoPro-like blur."""
+
     def __init__(
         self,
         blur_dir: str | Path,
@@ -369,6 +375,9 @@ class FrameSequenceDataset(_SeededDataset):
     decoding; ``cache_frames`` > 0 keeps that many decoded frames (about 2.8 MB each at 1280x720) per
     process, useful when items are read in order.
     """
+
+    teachable = True
+    """A GoPro-trained teacher's output is a fair second target on the GoPro recipe's blur."""
 
     def __init__(
         self,

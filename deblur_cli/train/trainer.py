@@ -3,6 +3,7 @@ validation, export. Runs unchanged on CPU and under `torchrun` (DistributedDataP
 
 from __future__ import annotations
 
+import bisect
 import copy
 import dataclasses
 import logging
@@ -13,7 +14,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import numpy as np
 import torch
@@ -94,7 +95,11 @@ class TrainConfig:
     teacher: str = ""
     """Stack(4)-DMPHN weights (safetensors, the authors' keys): its output is a second target (distils)."""
     teacher_weight: float = 0.5
-    """Weight of the Charbonnier loss of the last stage against the teacher's output."""
+    """Weight of the Charbonnier loss of the last stage against the teacher's output, on the samples of
+    sources it suits (GoPro recipe and pairs; not synthetic camera shake + noise, where it breaks)."""
+    backbone_lr_scale: float = 1.0
+    """Stage 1's own layers learn at `lr` times this (e.g. 0.1: DMPHN's weights move gently while SAPHNet's
+    additions learn at full rate)."""
     seed: int = 0
     amp: bool = True
     """Mixed precision on CUDA (bf16 where supported, else fp16 with loss scaling); never on CPU."""
@@ -157,12 +162,22 @@ class IndexStream:
         return out
 
 
+class Batch(NamedTuple):
+    """Blurred and sharp images (N x 3 x H x W) and, per image, whether a teacher's output suits it."""
+
+    blurred: torch.Tensor
+    sharp: torch.Tensor
+    teachable: torch.Tensor
+
+
 class _EpochItems(Dataset):
     """The training mixture addressed by (epoch, index): a worker process builds exactly the item the
-    training process would have built itself."""
+    training process would have built itself. Each item says whether its source suits a teacher."""
 
     def __init__(self, dataset: Dataset) -> None:
         self.dataset = dataset
+        self.parts = list(getattr(dataset, "datasets", [dataset]))
+        self.ends = list(getattr(dataset, "cumulative_sizes", [len(dataset)]))  # type: ignore[arg-type]
 
     def __len__(self) -> int:
         return len(self.dataset)  # type: ignore[arg-type]
@@ -170,7 +185,8 @@ class _EpochItems(Dataset):
     def __getitem__(self, key: tuple[int, int]) -> dict[str, torch.Tensor]:
         epoch, index = key
         _set_epoch(self.dataset, epoch)
-        return self.dataset[index]
+        part = self.parts[bisect.bisect_right(self.ends, index)]
+        return {**self.dataset[index], "teachable": torch.tensor(getattr(part, "teachable", True))}
 
 
 class _StepBatches(Sampler[list[tuple[int, int]]]):
@@ -186,8 +202,8 @@ class _StepBatches(Sampler[list[tuple[int, int]]]):
         return (self.stream.batch(step) for step in range(self.start, self.stop))
 
 
-def _stack(items: list[dict[str, torch.Tensor]]) -> tuple[torch.Tensor, torch.Tensor]:
-    return torch.stack([i["blurred"] for i in items]), torch.stack([i["sharp"] for i in items])
+def _stack(items: list[dict[str, torch.Tensor]]) -> Batch:
+    return Batch(*(torch.stack([i[key] for i in items]) for key in Batch._fields))
 
 
 def build_dataset(cfg: TrainConfig, samples_per_source: int = 10_000) -> Dataset:
@@ -308,8 +324,14 @@ class Trainer:
             for p in self.model.backbone_parameters():
                 p.requires_grad_(False)
         self.teacher = load_teacher(cfg.teacher, self.device) if cfg.teacher else None
+        backbone = {id(p) for p in self.model.backbone_parameters()}
+        groups = [
+            {"params": [p for p in self.model.parameters() if p.requires_grad and (id(p) in backbone) == b],
+             "lr_scale": scale}
+            for b, scale in ((False, 1.0), (True, cfg.backbone_lr_scale))
+        ]
         self.optimizer = torch.optim.AdamW(  # fused: one kernel for all 400 tensors (4x faster on the CPU)
-            [p for p in self.model.parameters() if p.requires_grad],
+            [g for g in groups if g["params"]],
             lr=cfg.lr, weight_decay=cfg.weight_decay, betas=(0.9, 0.99),
             fused=self.device.type in ("cpu", "cuda"),
         )
@@ -381,11 +403,11 @@ class Trainer:
         _set_rng_state(state["rng"])
 
     # -- one step ------------------------------------------------------------------------------------
-    def _own_batch(self, step: int) -> tuple[torch.Tensor, torch.Tensor]:
+    def _own_batch(self, step: int) -> Batch:
         items = _EpochItems(self.dataset)
         return _stack([items[key] for key in self.stream.batch(step)])
 
-    def _batches(self, stop: int) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    def _batches(self, stop: int) -> Iterator[Batch]:
         """The batches of steps `self.step` to `stop`: built here, or ahead by `cfg.workers` processes."""
         if self.cfg.workers <= 0:
             for step in range(self.step, stop):
@@ -400,14 +422,14 @@ class Trainer:
             generator=torch.Generator(),  # its seed draw must not move the policy's random stream
         )
 
-    def train_step(self, batch: tuple[torch.Tensor, torch.Tensor] | None = None) -> dict[str, Any]:
+    def train_step(self, batch: Batch | None = None) -> dict[str, Any]:
         """One optimisation step on `batch` (default: this step's own); returns the logged figures."""
         cfg = self.cfg
         phase = phase_at(self.step, cfg)
         lr = lr_at(self.step, cfg)
         for group in self.optimizer.param_groups:
-            group["lr"] = lr
-        blurred, sharp = self._own_batch(self.step) if batch is None else batch
+            group["lr"] = lr * group.get("lr_scale", 1.0)
+        blurred, sharp, teachable = self._own_batch(self.step) if batch is None else batch
         blurred = blurred.to(self.device, memory_format=self.memory_format, non_blocking=True)
         sharp = sharp.to(self.device, memory_format=self.memory_format, non_blocking=True)
         self.net.train()
@@ -422,11 +444,12 @@ class Trainer:
         out.stages = [s.float() for s in out.stages]
         loss, terms = restoration_loss(out, sharp, cfg.loss, cell, stages=1 if phase == "stage1" else None)
         stats: dict[str, float] = {}
-        if self.teacher is not None:
-            with torch.no_grad():
-                target = self.teacher(blurred).float()
-            distil = charbonnier(out.stages[-1], target)
-            loss = loss + cfg.teacher_weight * distil
+        taught = teachable.to(self.device).nonzero().flatten()
+        if self.teacher is not None and len(taught):
+            with torch.no_grad():  # only on the images it suits: the teacher costs 4 DMPHN passes each
+                target = self.teacher(blurred[taught]).float()
+            distil = charbonnier(out.stages[-1][taught], target)
+            loss = loss + cfg.teacher_weight * distil * len(taught) / len(blurred)
             stats["distil"] = float(distil.detach())
         if phase == "policy":
             pg, stats = policy_loss(out, sharp, cfg.loss, cell)
@@ -462,7 +485,7 @@ class Trainer:
             **stats,
         }
 
-    def _train_step_compiling(self, batch: tuple[torch.Tensor, torch.Tensor]) -> dict[str, Any]:
+    def _train_step_compiling(self, batch: Batch) -> dict[str, Any]:
         """`train_step`, except that if the first compiled step fails, the run goes on uncompiled: an
         unattended GPU call keeps its minutes. Compiling happens then, before the optimiser moves."""
         if self.net is self.eager_net or self._compiled_once:

@@ -227,10 +227,19 @@ def test_teacher_output_is_a_second_target(photos, tmp_path):
         kind, level = part.split("_")
         state[f"{kind}_s1_{level}.{rest}"] = value.contiguous()
     save_file(state, tmp_path / "teacher.safetensors")
-    trainer = Trainer(_config(photos, teacher=str(tmp_path / "teacher.safetensors"), teacher_weight=1.0),
-                      tmp_path / "run", device="cpu")
-    record = trainer.train_step()
+    pairs = tmp_path / "pairs"
+    for side in ("blur", "sharp"):
+        (pairs / side).mkdir(parents=True)
+        for photo in sorted(photos.glob("*.png")):
+            (pairs / side / photo.name).write_bytes(photo.read_bytes())
+    taught = Trainer(_config(photos, sharp_dirs=[], pair_dirs=[str(pairs)], mix=(0.0, 0.0, 1.0),
+                             teacher=str(tmp_path / "teacher.safetensors"), teacher_weight=1.0),
+                     tmp_path / "run", device="cpu")
+    record = taught.train_step()
     assert record["distil"] > 0 and math.isfinite(record["loss"])
+    synthetic = Trainer(_config(photos, teacher=str(tmp_path / "teacher.safetensors"), teacher_weight=1.0),
+                        tmp_path / "synthetic", device="cpu")
+    assert "distil" not in synthetic.train_step()  # camera shake + noise: the GoPro teacher is not a target
     (tmp_path / "bad.safetensors").write_bytes(b"not weights")
     with pytest.raises(ValueError, match="not Stack"):
         Trainer(_config(photos, teacher=str(tmp_path / "bad.safetensors")), tmp_path / "r2", device="cpu")
