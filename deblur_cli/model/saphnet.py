@@ -135,9 +135,10 @@ class SAPHNet(nn.Module):
         for s, refiner in enumerate(self.refiners):
             if self.config.sampling:
                 k = math.ceil(fractions[s] * grid.count)
-                # The policy's graph only when its loss will use it (training, policy-chosen cells): a
-                # graph no loss reaches would leave DistributedDataParallel waiting for its gradients.
-                learns = self.training and selection == "policy" and k > 0
+                # The policy's graph only when a loss will use it (training, cells refined: the dense
+                # difficulty loss, and REINFORCE on policy-chosen cells): a graph no loss reaches would
+                # leave DistributedDataParallel waiting for its gradients.
+                learns = self.training and k > 0
                 with torch.set_grad_enabled(torch.is_grad_enabled() and learns):
                     logits = self.policies[s](blurred, image, features)
                 cells, log_probs = choose_cells(logits, k, sample=self.training, selection=selection)

@@ -75,6 +75,10 @@ class LossWeights:
     """Reward penalty per refined cell (prices computation)."""
     entropy: float = 0.01
     """eta: entropy bonus keeping the policy from collapsing early."""
+    difficulty: float = 1.0
+    """Weight of the dense, supervised signal: the policy's P_s learns, for every cell, whether the previous
+    stage's L1 error puts it among the stage's K_s hardest cells of its image. REINFORCE alone sees only
+    the cells it chose and learned no map of the blur on a CPU's budget of steps."""
     budget_prior: float = 0.1
     """Weight of a per-cell cross-entropy pulling P_s towards the stage's budget fraction. REINFORCE on the
     chosen cells alone drifts every logit down without bound (its push up saturates at p -> 1, its push down
@@ -101,6 +105,25 @@ def restoration_loss(
         parts.append(float(term.detach()))
         total = total + lam * term
     return total, parts
+
+
+def hardest_cells(error: torch.Tensor, k: int) -> torch.Tensor:
+    """1 for the `k` cells of largest error in each row of `error` (N x cells), 0 elsewhere."""
+    target = torch.zeros_like(error)
+    return target.scatter_(1, error.topk(min(k, error.shape[1]), dim=1).indices, 1.0)
+
+
+def difficulty_loss(out: SAPHNetOutput, target: torch.Tensor, cell: int) -> torch.Tensor:
+    """Binary cross-entropy of each stage's logits against `hardest_cells` of the previous stage's error,
+    K_s being the number of cells the stage refined: P_s reads as the chance that a cell is among them."""
+    total = target.new_zeros(())
+    for s, (cells, logits) in enumerate(zip(out.cells, out.logits, strict=True)):
+        if not logits.requires_grad or not cells.shape[1]:
+            continue
+        with torch.no_grad():
+            hard = hardest_cells(per_cell_error(out.stages[s], target, cell), cells.shape[1])
+        total = total + F.binary_cross_entropy_with_logits(logits.float().flatten(1), hard)
+    return total
 
 
 def policy_loss(

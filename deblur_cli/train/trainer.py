@@ -26,7 +26,7 @@ from ..model import SAPHNet, create_model
 from ..model.dmphn import StackDMPHN
 from ..weights import load_model, save_pretrained
 from .datasets import FrameSequenceDataset, PairedFolderDataset, SharpFolderDataset, make_validation_set
-from .losses import LossWeights, charbonnier, policy_loss, restoration_loss
+from .losses import LossWeights, charbonnier, difficulty_loss, policy_loss, restoration_loss
 from .metrics import psnr, ssim
 from .synthesis import SynthesisConfig
 
@@ -451,9 +451,14 @@ class Trainer:
             distil = charbonnier(out.stages[-1][taught], target)
             loss = loss + cfg.teacher_weight * distil * len(taught) / len(blurred)
             stats["distil"] = float(distil.detach())
+        if phase != "stage1":
+            dense = difficulty_loss(out, sharp, cell)
+            loss = loss + cfg.loss.difficulty * dense
+            stats["difficulty"] = float(dense.detach())
         if phase == "policy":
-            pg, stats = policy_loss(out, sharp, cfg.loss, cell)
+            pg, pg_stats = policy_loss(out, sharp, cfg.loss, cell)
             loss = loss + pg
+            stats.update(pg_stats)
         self.optimizer.zero_grad(set_to_none=True)
         self.scaler.scale(loss).backward()
         self.scaler.unscale_(self.optimizer)

@@ -4,6 +4,8 @@ from deblur_cli.model import SAPHNetOutput
 from deblur_cli.train.losses import (
     LossWeights,
     charbonnier,
+    difficulty_loss,
+    hardest_cells,
     per_cell_error,
     policy_loss,
     restoration_loss,
@@ -119,3 +121,21 @@ def test_budget_prior_lifts_a_collapsed_policy_towards_the_budget():
 
     assert torch.allclose(gradient(0.1), torch.full((1, 1, 1, 4), -0.1 * 0.5 / 4), atol=1e-6)  # descent lifts
     assert gradient(0.0).abs().max() < 1e-9  # without it nothing pulls the logits back
+
+
+def test_hardest_cells_marks_the_k_largest_errors_of_each_image():
+    error = torch.tensor([[0.1, 0.9, 0.5, 0.2], [0.7, 0.0, 0.3, 0.8]])
+    assert hardest_cells(error, 2).tolist() == [[0, 1, 1, 0], [1, 0, 0, 1]]
+
+
+def test_difficulty_loss_teaches_the_policy_where_the_previous_stage_erred():
+    """Every cell gets a gradient, chosen or not: the blurred (wrong) half is pushed up, the rest down."""
+    target = torch.zeros(1, 3, 4, 16)
+    before = target.clone()
+    before[..., 8:] = 0.5  # cells 2 and 3 are wrong after the previous stage
+    logits = torch.zeros(1, 1, 1, 4, requires_grad=True)
+    cells = torch.tensor([[0, 2]])  # the stage refined two cells, one of them an easy one
+    out = SAPHNetOutput(image=before, stages=[before, before], chosen=[torch.ones(1, 1, 1, 4, dtype=torch.bool)],
+                        cells=[cells], log_probs=[torch.zeros(1, 2)], logits=[logits])
+    difficulty_loss(out, target, cell=4).backward()
+    assert (logits.grad[0, 0, 0, 2:] < 0).all() and (logits.grad[0, 0, 0, :2] > 0).all()
