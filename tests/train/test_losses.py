@@ -135,7 +135,8 @@ def test_difficulty_loss_teaches_the_policy_where_the_previous_stage_erred():
     before[..., 8:] = 0.5  # cells 2 and 3 are wrong after the previous stage
     logits = torch.zeros(1, 1, 1, 4, requires_grad=True)
     cells = torch.tensor([[0, 2]])  # the stage refined two cells, one of them an easy one
-    out = SAPHNetOutput(image=before, stages=[before, before], chosen=[torch.ones(1, 1, 1, 4, dtype=torch.bool)],
-                        cells=[cells], log_probs=[torch.zeros(1, 2)], logits=[logits])
+    chosen = torch.ones(1, 1, 1, 4, dtype=torch.bool)
+    out = SAPHNetOutput(image=before, stages=[before, before], chosen=[chosen], cells=[cells],
+                        log_probs=[torch.zeros(1, 2)], logits=[logits])
     difficulty_loss(out, target, cell=4).backward()
     assert (logits.grad[0, 0, 0, 2:] < 0).all() and (logits.grad[0, 0, 0, :2] > 0).all()
