@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 
@@ -12,6 +12,9 @@ from ..engine import Deblurrer
 from ..errors import DeblurError
 from ..model import DEFAULT_PRESET, list_presets
 from .console import Terminal
+
+if TYPE_CHECKING:
+    from torch import nn
 
 Precision = Literal["auto", "fp32", "fp16", "bf16"]
 
@@ -77,6 +80,16 @@ class EngineOptions:
             tile=self.tile if self.tile == "auto" else int(self.tile),
             tile_overlap=self.tile_overlap,
             budget=self.budget,
+        )
+
+    def wrap(self, network: nn.Module) -> Deblurrer:
+        """An engine with these settings around a network already loaded (e.g. a published one)."""
+        return Deblurrer(
+            network,  # type: ignore[arg-type]  # any module with SAPHNet's inference interface
+            device=self.device,
+            precision=self.precision,
+            tile=self.tile if self.tile == "auto" else int(self.tile),
+            tile_overlap=self.tile_overlap,
         )
 
 

@@ -298,11 +298,21 @@ def evaluate(
     tile: TileOption = "auto",
     tile_overlap: TileOverlapOption = 32,
     budget: BudgetOption = None,
+    against: Annotated[
+        list[Path] | None,
+        typer.Option(
+            exists=True,
+            help="Also score a published network through the same engine, side by side: DMPHN 1-2-4 or "
+            "Stack(k)-DMPHN weights (safetensors of the authors' keys, or DMPHN's folder of .pkl files). "
+            "Repeatable.",
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
 ) -> None:
     """PSNR/SSIM of every restored image and the mean, against the blurred input's, on full frames."""
     from ..train.evaluate import evaluate as run_eval
+    from ..weights.dmphn_import import load_published
 
     term = Terminal(quiet=quiet or as_json)
     options = EngineOptions(model, weights, device, precision, tile, tile_overlap, budget)
@@ -318,15 +328,25 @@ def evaluate(
             deblurrer = load_engine(options, term, "the scores are the untrained network's")
             if deblurrer is None:
                 raise typer.Exit(1)
-            report = run_eval(deblurrer, blur_dir, sharp_dir, on_pair=on_pair)
+            published = [load_published(path) for path in against or []]
+            reports = {options.weights or model: run_eval(deblurrer, blur_dir, sharp_dir, on_pair=on_pair)}
+            for path, network in zip(against or [], published, strict=True):
+                term.say(f"{network.name} ({path}):")
+                reports[network.name] = run_eval(options.wrap(network), blur_dir, sharp_dir, on_pair=on_pair)
     except DeblurError as exc:
         term.error(str(exc))
         raise typer.Exit(1) from None
+    first = next(iter(reports.values()))
     if as_json:
-        typer.echo(json.dumps(report.to_dict(), indent=2))
+        data = first.to_dict()
+        if published:
+            data["against"] = {name: report.to_dict() for name, report in list(reports.items())[1:]}
+        typer.echo(json.dumps(data, indent=2))
         return
-    mean = report.to_dict()["mean"]
-    term.say(
-        f"mean over {len(report.pairs)}: {mean['psnr']:.2f} dB / SSIM {mean['ssim']:.4f} "
-        f"(input {mean['input_psnr']:.2f} dB / {mean['input_ssim']:.4f}), {mean['seconds']:.1f}s per image"
-    )
+    for name, report in reports.items():
+        mean = report.to_dict()["mean"]
+        term.say(
+            f"{name}: mean over {len(report.pairs)}: {mean['psnr']:.2f} dB / SSIM {mean['ssim']:.4f} "
+            f"(input {mean['input_psnr']:.2f} dB / {mean['input_ssim']:.4f}), "
+            f"{mean['seconds']:.1f}s per image"
+        )

@@ -19,11 +19,11 @@ from typing import Any, Literal, NamedTuple
 import numpy as np
 import torch
 import torch.distributed as dist
+from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import ConcatDataset, DataLoader, Dataset, Sampler
 
 from ..model import SAPHNet, create_model
-from ..model.dmphn import StackDMPHN
 from ..weights import load_model, save_pretrained
 from .datasets import FrameSequenceDataset, PairedFolderDataset, SharpFolderDataset, make_validation_set
 from .losses import LossWeights, charbonnier, difficulty_loss, policy_loss, restoration_loss
@@ -556,17 +556,16 @@ class Trainer:
         )
 
 
-def load_teacher(path: str | Path, device: torch.device) -> StackDMPHN:
-    """Stack(k)-DMPHN from a safetensors file of the authors' keys (k from the keys), frozen, in eval mode."""
-    from safetensors import SafetensorError
-    from safetensors.torch import load_file
+def load_teacher(path: str | Path, device: torch.device) -> nn.Module:
+    """A published network (Stack(k)-DMPHN or DMPHN 1-2-4, the authors' keys) as a frozen image -> image
+    module in eval mode."""
+    from ..errors import WeightsError
+    from ..weights.dmphn_import import load_published
 
     try:
-        state = {k: v.float() for k, v in load_file(str(path)).items()}
-        teacher = StackDMPHN(stages=max(int(k.split("_")[1][1:]) for k in state))
-        teacher.load_authors_state_dict(state)
-    except (OSError, RuntimeError, ValueError, IndexError, SafetensorError) as exc:
-        raise ValueError(f"{path}: not Stack(4)-DMPHN weights ({str(exc).splitlines()[0]})") from None
+        teacher = load_published(path).net
+    except WeightsError as exc:
+        raise ValueError(f"not Stack(k)-DMPHN or DMPHN weights: {exc}") from None
     return teacher.to(device).eval().requires_grad_(False)
 
 

@@ -10,7 +10,8 @@ from safetensors.torch import load_file
 
 from ..errors import WeightsError
 from ..model import SAPHNet, SAPHNetConfig
-from ..model.dmphn import DECODER_BLOCKS, DMPHN124, ENCODER_BLOCKS
+from ..model.dmphn import DECODER_BLOCKS, DMPHN124, ENCODER_BLOCKS, StackDMPHN
+from ..model.published import PublishedNetwork
 
 PARTS = tuple(f"{kind}_lv{level}" for kind in ("encoder", "decoder") for level in (1, 2, 3))
 """The authors' six modules; their checkpoint folder holds one `<part>.pkl` per module."""
@@ -125,3 +126,30 @@ def import_dmphn(source: str | Path, folder: str | Path, *, seed: int = 0) -> st
     load_dmphn_into(model, state)
     card = model_card("saphnet-b", model.config, license="other", summary=DMPHN_CARD)
     return save_pretrained(model, folder, preset="saphnet-b", card=card)
+
+
+def load_published(source: str | Path) -> PublishedNetwork:
+    """DMPHN 1-2-4 (safetensors or the authors' `.pkl` folder, as `read_dmphn_state` reads them) or
+    Stack(k)-DMPHN (safetensors, keys ``{encoder,decoder}_s{k}_lv{l}.<layer>``), ready for the engine.
+
+    Raises:
+        WeightsError: unreadable, or neither network's layers.
+    """
+    source = Path(source)
+    if source.is_file():
+        try:
+            state = load_file(source)
+        except Exception as exc:  # safetensors raises its own error types, and OSError
+            raise WeightsError(f"{source}: not a safetensors file ({exc})") from None
+        if state and all(key.split(".")[0].count("_") == 2 for key in state):
+            try:
+                stages = max(int(key.split("_")[1][1:]) for key in state)
+                stack = StackDMPHN(stages=stages)
+                stack.load_authors_state_dict({key: value.float() for key, value in state.items()})
+            except (RuntimeError, ValueError) as exc:
+                reason = str(exc).splitlines()[0]
+                raise WeightsError(f"{source}: not Stack(k)-DMPHN's layers ({reason})") from None
+            return PublishedNetwork(stack, f"Stack({stages})-DMPHN").eval()
+    single = DMPHN124()
+    single.load_state_dict(read_dmphn_state(source))
+    return PublishedNetwork(single, "DMPHN 1-2-4").eval()

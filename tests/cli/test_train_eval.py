@@ -118,6 +118,33 @@ def test_eval_scores_pairs_and_reports_json(tmp_path):
     assert abs(report["mean"]["psnr"] - report["mean"]["input_psnr"]) < 0.05
 
 
+def test_eval_against_a_published_network_runs_it_through_the_same_engine(tmp_path):
+    """saphnet-b holding DMPHN's weights, refinement off, scores what DMPHN itself scores, side by side."""
+    from safetensors.torch import save_file
+
+    from deblur_cli.model.dmphn import DMPHN124
+
+    sharp = _photos(tmp_path / "sharp", size=64)
+    blur = tmp_path / "blur"
+    blur.mkdir()
+    for path in sharp.iterdir():
+        cv2.imwrite(str(blur / path.name), cv2.GaussianBlur(cv2.imread(str(path)), (7, 7), 2))
+    torch.manual_seed(0)
+    dmphn = DMPHN124()
+    save_file({k: v.contiguous() for k, v in dmphn.state_dict().items()}, tmp_path / "dmphn.safetensors")
+    imported = tmp_path / "imported"
+    assert runner.invoke(app, ["weights", "import", "dmphn", str(tmp_path / "dmphn.safetensors"),
+                               "-o", str(imported)]).exit_code == 0
+    result = runner.invoke(app, ["eval", str(blur), str(sharp), "--weights", str(imported), "--budget", "0",
+                                 "--against", str(tmp_path / "dmphn.safetensors"), "--device", "cpu",
+                                 "--precision", "fp32", "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout[result.stdout.index("{") :])
+    ours, theirs = report["mean"]["psnr"], report["against"]["DMPHN 1-2-4"]["mean"]["psnr"]
+    assert abs(report["mean"]["psnr"] - report["mean"]["input_psnr"]) > 0.5  # random weights: far from input
+    assert abs(ours - theirs) < 0.2  # the same network, but stored in fp16
+
+
 def test_eval_mismatched_folders_fail_in_one_line(tmp_path):
     sharp = _photos(tmp_path / "sharp", count=2)
     blur = _photos(tmp_path / "blur", count=1)

@@ -241,5 +241,5 @@ def test_teacher_output_is_a_second_target(photos, tmp_path):
                         tmp_path / "synthetic", device="cpu")
     assert "distil" not in synthetic.train_step()  # camera shake + noise: the GoPro teacher is not a target
     (tmp_path / "bad.safetensors").write_bytes(b"not weights")
-    with pytest.raises(ValueError, match="not Stack"):
+    with pytest.raises(ValueError, match=r"not Stack\(k\)-DMPHN or DMPHN weights"):
         Trainer(_config(photos, teacher=str(tmp_path / "bad.safetensors")), tmp_path / "r2", device="cpu")

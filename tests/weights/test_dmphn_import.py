@@ -7,9 +7,9 @@ from typer.testing import CliRunner
 
 from deblur_cli.cli import app
 from deblur_cli.errors import WeightsError
-from deblur_cli.model.dmphn import DMPHN124
+from deblur_cli.model.dmphn import DMPHN124, StackDMPHN
 from deblur_cli.weights import load_weights, read_config
-from deblur_cli.weights.dmphn_import import PARTS, read_dmphn_state
+from deblur_cli.weights.dmphn_import import PARTS, load_published, read_dmphn_state
 
 
 def _fake_dmphn(tmp_path: Path) -> tuple[DMPHN124, Path]:
@@ -59,3 +59,23 @@ def test_wrong_shape_missing_file_and_pickled_code_are_one_line_errors(tmp_path:
     result = CliRunner().invoke(app, ["weights", "import", "dmphn", str(folder), "-o", str(tmp_path / "o")])
     assert result.exit_code == 1 and "no decoder_lv3.pkl" in result.output
     assert not (tmp_path / "o").exists()
+
+
+def test_published_networks_load_by_their_keys_and_run_as_the_engine_expects(tmp_path: Path) -> None:
+    dmphn, folder = _fake_dmphn(tmp_path)
+    stack = StackDMPHN(stages=2).eval()
+    authors = {}
+    for key, value in stack.state_dict().items():  # stages.1.encoder_lv2.x -> encoder_s2_lv2.x
+        _, stage, part, rest = key.split(".", 3)
+        kind, level = part.split("_")
+        authors[f"{kind}_s{int(stage) + 1}_{level}.{rest}"] = value.contiguous()
+    save_file(authors, tmp_path / "stack.safetensors")
+    x = torch.rand(1, 3, 32, 48)
+    with torch.no_grad():
+        single = load_published(folder)
+        assert single.name == "DMPHN 1-2-4" and torch.equal(single(x).image, dmphn(x))
+        two = load_published(tmp_path / "stack.safetensors")
+        assert two.name == "Stack(2)-DMPHN" and torch.equal(two(x).image, stack(x))
+    (tmp_path / "bad.safetensors").write_bytes(b"not weights")
+    with pytest.raises(WeightsError, match="not a safetensors file"):
+        load_published(tmp_path / "bad.safetensors")
