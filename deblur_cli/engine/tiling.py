@@ -161,6 +161,17 @@ def _allocate(layers: Layers, height: int, width: int, reserve: Callable[[int], 
     return {name: (scale, np.zeros(shape, dtype=np.float32)) for name, (scale, shape) in shapes.items()}
 
 
+def is_out_of_memory(exc: BaseException) -> bool:
+    """Whether `exc` says the device or host ran out of memory: torch.OutOfMemoryError (CUDA, and MPS in
+    recent torch) by type, numpy's MemoryError, and the CPU allocator's failure, which torch raises as a
+    plain RuntimeError whose only mark is its message."""
+    if isinstance(exc, (torch.OutOfMemoryError, MemoryError)):
+        return True
+    text = str(exc)
+    cpu_allocator = "DefaultCPUAllocator" in text or "can't allocate memory" in text
+    return isinstance(exc, RuntimeError) and cpu_allocator
+
+
 def stitch_with_retry(
     height: int,
     width: int,
@@ -173,19 +184,22 @@ def stitch_with_retry(
     progress: Progress | None = None,
     reserve: Callable[[int], None] | None = None,
 ) -> Layers:
-    """`stitch_tiles`, starting again with half the tile size whenever a tile raises
-    `torch.cuda.OutOfMemoryError`; below `min_tile` a DeviceError gives up. tile=0 means one tile."""
+    """`stitch_tiles`, starting again with half the tile size whenever a tile runs out of memory on any
+    device (see `is_out_of_memory`); below `min_tile` a DeviceError gives up. tile=0 means one tile."""
     if tile == 0:
         tile = -(-max(height, width) // align) * align
     while True:
         try:
             return stitch_tiles(height, width, tile_fn, tile=tile, overlap=min(overlap, tile // 2),
                                 align=align, progress=progress, reserve=reserve)
-        except torch.cuda.OutOfMemoryError as err:
+        except (RuntimeError, MemoryError) as err:
+            if not is_out_of_memory(err):
+                raise
             smaller = (tile // 2) // align * align
             if smaller < min_tile:
-                raise DeviceError(f"out of device memory even with {tile}-pixel tiles; "
+                raise DeviceError(f"out of memory even with {tile}-pixel tiles; "
                                   "try a lower precision or another device") from err
-        logger.warning("out of device memory with %d-pixel tiles; retrying with %d", tile, smaller)
-        torch.cuda.empty_cache()
+        logger.warning("out of memory with %d-pixel tiles; retrying with %d", tile, smaller)
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
         tile = smaller

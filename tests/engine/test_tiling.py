@@ -127,12 +127,16 @@ def test_progress_counts_every_tile() -> None:
     assert calls == [(i, total) for i in range(1, total + 1)]
 
 
-def _oom_above(limit: int, img: np.ndarray, sizes: list[int]):
+CPU_OOM = RuntimeError("[enforce fail at alloc_cpu.cpp:117] data. DefaultCPUAllocator: can't allocate "
+                       "memory: you tried to allocate 3221225472 bytes.")
+
+
+def _oom_above(limit: int, img: np.ndarray, sizes: list[int], error: BaseException | None = None):
     def fn(box: Box) -> Layers:
         y0, y1, x0, x1 = box
         sizes.append(max(y1 - y0, x1 - x0))
         if max(y1 - y0, x1 - x0) > limit:
-            raise torch.cuda.OutOfMemoryError("CUDA out of memory (simulated)")
+            raise error or torch.cuda.OutOfMemoryError("CUDA out of memory (simulated)")
         return {"image": (1, img[:, y0:y1, x0:x1].copy())}
 
     return fn
@@ -154,5 +158,25 @@ def test_out_of_memory_halves_the_tile_until_it_fits() -> None:
 
 def test_out_of_memory_below_the_minimum_tile_is_a_device_error() -> None:
     img = _image(64, 64, seed=3)
-    with pytest.raises(DeviceError, match="out of device memory even with 32-pixel tiles"):
+    with pytest.raises(DeviceError, match="out of memory even with 32-pixel tiles"):
         stitch_with_retry(64, 64, _oom_above(8, img, []), tile=64, overlap=8, align=8, min_tile=32)
+
+
+@pytest.mark.parametrize("error", [CPU_OOM, MemoryError(), torch.OutOfMemoryError("MPS out of memory")])
+def test_out_of_memory_on_any_device_halves_the_tile(error: BaseException) -> None:
+    img = _image(64, 64, seed=4)
+    sizes: list[int] = []
+    out = stitch_with_retry(64, 64, _oom_above(32, img, sizes, error), tile=0, overlap=8, align=8,
+                            min_tile=16)
+    assert np.array_equal(out["image"][1], img) and sizes[0] == 64 and max(sizes[1:]) <= 32
+    with pytest.raises(DeviceError, match="out of memory even with 16-pixel tiles"):
+        stitch_with_retry(64, 64, _oom_above(8, img, [], error), tile=0, overlap=8, align=8, min_tile=16)
+
+
+def test_other_runtime_errors_are_not_taken_for_out_of_memory() -> None:
+    img = _image(64, 64, seed=5)
+    sizes: list[int] = []
+    with pytest.raises(RuntimeError, match="shape mismatch"):
+        stitch_with_retry(64, 64, _oom_above(8, img, sizes, RuntimeError("shape mismatch")), tile=0,
+                          overlap=8, align=8, min_tile=16)
+    assert sizes == [64]
