@@ -15,6 +15,10 @@ class ImageWriteError(DeblurError):
     """An output could not be written."""
 
 
+class DiskFullError(ImageWriteError):
+    """The disk (or the user's quota) is full: every later output would fail the same way."""
+
+
 class OutputExistsError(DeblurError):
     """The output exists and neither overwriting nor skipping was asked for."""
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import io
 import logging
 import os
@@ -14,12 +15,14 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from ..errors import ImageWriteError, OutputExistsError
+from ..errors import DiskFullError, ImageWriteError, OutputExistsError
 from .formats import SIXTEEN_BIT_FORMATS, format_for_path, normalise_format
 from .png_chunks import add_png_metadata
 from .reader import ImageData
 
 logger = logging.getLogger(__name__)
+
+_DISK_FULL = frozenset({errno.ENOSPC, errno.EDQUOT})
 
 
 def write_image(
@@ -36,13 +39,15 @@ def write_image(
     The format comes from `format` ("png", "jpg", "tiff", "webp", "bmp") or else from the extension.
     uint16 stays 16-bit in PNG and TIFF and becomes 8-bit elsewhere; float arrays are read as [0, 1] and
     written at 16 bits where the format allows, else 8. Grayscale stays grayscale (WebP, which has none,
-    gets RGB). Alpha is kept, except in JPEG, where the image is flattened onto white with a logged
-    warning. JPEG and WebP use `quality` (WebP at 100 is lossless). ICC profile and EXIF come from
-    `like`. The bytes go to a temp file in the same folder, are fsynced and renamed over `path`, so no
-    partial file is ever left, even on KeyboardInterrupt.
+    gets RGB), and so does 8-bit grey + alpha read from such a file (`like.grey_alpha`). Alpha is kept,
+    except in JPEG, where the image is flattened onto white with a logged warning. JPEG and WebP use
+    `quality` (WebP at 100 is lossless). ICC profile and EXIF come from `like`. The bytes go to a temp
+    file in the same folder, are fsynced and renamed over `path`, so no partial file is ever left, even on
+    KeyboardInterrupt.
 
     Raises:
         OutputExistsError: `path` exists and `overwrite` is False.
+        DiskFullError: the disk or quota is full (an ImageWriteError).
         ImageWriteError: the file system refused the write.
         ValueError: unknown format, bad quality, or an array that is not an image.
     """
@@ -55,11 +60,14 @@ def write_image(
         raise OutputExistsError(f"{path}: already exists")
     icc_profile = like.icc_profile if like is not None else None
     exif = like.exif if like is not None else None
+    if like is not None and like.grey_alpha:
+        array = _grey_alpha(array)
     data = _encode(array, fmt, icc_profile=icc_profile, exif=exif, quality=quality, path=path)
     try:
         _replace_atomically(path, data, overwrite=overwrite)
     except OSError as exc:
-        raise ImageWriteError(f"{path}: cannot write ({exc.strerror or exc})") from None
+        error = DiskFullError if exc.errno in _DISK_FULL else ImageWriteError
+        raise error(f"{path}: cannot write ({exc.strerror or exc})") from None
     return path
 
 
@@ -83,11 +91,13 @@ def _encode(
 ) -> bytes:
     if array.dtype == np.uint16 and fmt not in SIXTEEN_BIT_FORMATS:
         array = ((array.astype(np.uint32) * 255 + 32767) // 65535).astype(np.uint8)
-    if fmt == "JPEG" and array.shape[2] == 4:
+    if fmt == "JPEG" and array.shape[2] in (2, 4):
         logger.warning("%s: JPEG has no alpha channel; the image is flattened onto white", path)
         array = _flatten_on_white(array)
     if fmt == "WEBP" and array.shape[2] == 1:
         array = np.repeat(array, 3, axis=2)
+    if fmt == "BMP" and array.shape[2] == 2:  # Pillow writes no grey + alpha BMP
+        array = np.concatenate([np.repeat(array[:, :, :1], 3, axis=2), array[:, :, 1:]], axis=2)
     if array.dtype == np.uint16 and array.shape[2] > 1:
         return _encode_colour16(array, fmt, icc_profile=icc_profile, exif=exif, path=path)
 
@@ -125,10 +135,20 @@ def _encode_colour16(
 
 
 def _flatten_on_white(array: np.ndarray) -> np.ndarray:
+    """Grey + alpha or RGBA -> grey or RGB over a white background."""
     top = float(np.iinfo(array.dtype).max)
-    alpha = array[:, :, 3:4].astype(np.float32) / top
-    rgb = array[:, :, :3].astype(np.float32) * alpha + top * (1.0 - alpha)
-    return (rgb + 0.5).astype(array.dtype)
+    alpha = array[:, :, -1:].astype(np.float32) / top
+    colour = array[:, :, :-1].astype(np.float32) * alpha + top * (1.0 - alpha)
+    return (colour + 0.5).astype(array.dtype)
+
+
+def _grey_alpha(array: np.ndarray) -> np.ndarray:
+    """RGBA -> grey + alpha (the mean of the colour channels), for results of grey + alpha photos. 16-bit
+    stays RGBA: neither Pillow nor OpenCV writes 16-bit grey + alpha."""
+    if array.shape[2] != 4 or array.dtype != np.uint8:
+        return array
+    grey = (array[:, :, :3].astype(np.uint16).sum(axis=2, keepdims=True) + 1) // 3
+    return np.concatenate([grey.astype(np.uint8), array[:, :, 3:]], axis=2)
 
 
 def _replace_atomically(path: Path, data: bytes, *, overwrite: bool) -> None:

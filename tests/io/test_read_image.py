@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import io
+import os
+import signal
+import warnings
 from pathlib import Path
 
 import cv2
@@ -10,8 +13,8 @@ import numpy as np
 import pytest
 from PIL import Image, ImageCms, ImageOps
 
-from deblur_cli.errors import ImageReadError
-from deblur_cli.io import read_image
+from deblur_cli.errors import ImageReadError, ImageSizeError
+from deblur_cli.io import read_image, write_image
 from deblur_cli.io.png_chunks import add_png_metadata
 
 SRGB_ICC = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
@@ -151,3 +154,78 @@ def test_unsupported_mode_and_format(tmp_path: Path) -> None:
     Image.fromarray(_rgb8()).save(tmp_path / "g.gif")
     with pytest.raises(ImageReadError, match="GIF images are not supported"):
         read_image(tmp_path / "g.gif")
+
+
+def _within(seconds: int):
+    """A context in which a blocking call fails the test (SIGALRM) instead of hanging it."""
+    def timeout(signum: int, frame: object) -> None:
+        raise TimeoutError(f"still blocked after {seconds} s")
+
+    class Guard:
+        def __enter__(self) -> None:
+            self.old = signal.signal(signal.SIGALRM, timeout)
+            signal.alarm(seconds)
+
+        def __exit__(self, *exc: object) -> None:
+            signal.alarm(0)
+            signal.signal(signal.SIGALRM, self.old)
+
+    return Guard()
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
+def test_a_fifo_is_refused_without_blocking(tmp_path: Path) -> None:
+    os.mkfifo(tmp_path / "b.png")
+    with _within(5), pytest.raises(ImageReadError, match="FIFO, not a regular file"):
+        read_image(tmp_path / "b.png")
+
+
+def test_an_unreadable_file_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    Image.fromarray(_rgb8()).save(tmp_path / "locked.png")
+
+    def denied(*args: object, **kwargs: object) -> None:
+        raise PermissionError(13, "Permission denied", str(tmp_path / "locked.png"))
+
+    monkeypatch.setattr(Image, "open", denied)  # chmod 000 does not stop root, who runs CI here
+    with pytest.raises(ImageReadError, match=r"locked.png: not readable \(permission denied\)$"):
+        read_image(tmp_path / "locked.png")
+
+
+def _frames(path: Path, count: int, **save: object) -> Path:
+    frames = [Image.fromarray(_rgb8(seed=i)) for i in range(count)]
+    frames[0].save(path, save_all=True, append_images=frames[1:], **save)
+    return path
+
+
+@pytest.mark.parametrize("name", ["anim.png", "anim.webp", "pages.tif"])
+def test_multi_frame_files_are_refused_not_cut_to_their_first_frame(tmp_path: Path, name: str) -> None:
+    path = _frames(tmp_path / name, 3)
+    with pytest.raises(ImageReadError, match="has 3 frames"):
+        read_image(path)
+    single = _frames(tmp_path / f"one-{name}", 1)
+    assert read_image(single).pixels.shape == (6, 10, 3)
+
+
+def test_grey_alpha_stays_grey_alpha(tmp_path: Path) -> None:
+    la = np.random.default_rng(5).integers(0, 256, (6, 10, 2), dtype=np.uint8)
+    Image.fromarray(la, "LA").save(tmp_path / "la.png")
+    data = read_image(tmp_path / "la.png")
+    assert data.grey_alpha and data.channels == 4
+    np.testing.assert_array_equal(data.pixels[:, :, 3], la[:, :, 1])
+    for ext in ("png", "tif"):
+        written = write_image(tmp_path / f"out.{ext}", data.pixels, like=data)
+        with Image.open(written) as im:
+            assert im.mode == "LA"
+            np.testing.assert_array_equal(np.asarray(im), la)
+
+
+def test_large_images_give_no_pillow_warning_and_max_pixels_refuses_before_decoding(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    Image.fromarray(_rgb8(40, 56)).save(tmp_path / "big.png")
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1500)  # 40 x 56 is over it, under twice it
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert read_image(tmp_path / "big.png").pixels.shape == (40, 56, 3)
+    with pytest.raises(ImageSizeError, match="more than the limit of 0.002 MP"):
+        read_image(tmp_path / "big.png", max_pixels=2000)

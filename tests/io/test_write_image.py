@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 from pathlib import Path
@@ -10,7 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageCms
 
-from deblur_cli.errors import OutputExistsError
+from deblur_cli.errors import DiskFullError, ImageWriteError, OutputExistsError
 from deblur_cli.io import ImageData, read_image, write_image
 
 SRGB_ICC = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
@@ -160,4 +161,18 @@ def test_bad_arguments_raise_value_error(
 ) -> None:
     with pytest.raises(ValueError, match=match):
         write_image(tmp_path / "a.png", pixels, **kwargs)
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(("code", "error"), [(errno.ENOSPC, DiskFullError), (errno.EIO, ImageWriteError)])
+def test_a_full_disk_is_its_own_error_and_leaves_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, code: int, error: type
+) -> None:
+    def refuse(fd: int) -> None:
+        raise OSError(code, os.strerror(code))
+
+    monkeypatch.setattr(os, "fsync", refuse)
+    with pytest.raises(error, match="a.png: cannot write") as info:
+        write_image(tmp_path / "a.png", _pixels(3, np.uint8))
+    assert isinstance(info.value, DiskFullError) == (code == errno.ENOSPC)
     assert list(tmp_path.iterdir()) == []
