@@ -7,6 +7,7 @@ import json
 import logging
 import os
 import tempfile
+import typing
 from pathlib import Path
 from typing import Any
 
@@ -49,11 +50,47 @@ def parse_config(document: Any, *, origin: str) -> tuple[SAPHNetConfig, str | No
     if document.get("architecture") != ARCHITECTURE:
         raise WeightsError(f"{origin}: architecture {document.get('architecture')!r} is not {ARCHITECTURE!r}")
     try:
+        _check_types(document["config"])
         config = SAPHNetConfig.from_dict(document["config"])
     except (TypeError, ValueError) as exc:
         raise WeightsError(f"{origin}: invalid config: {exc}") from None
     preset = document.get("preset")
     return config, preset if isinstance(preset, str) else None
+
+
+def _check_types(settings: dict[str, Any]) -> None:
+    """TypeError naming the first setting whose JSON value is not of its field's type ("width": 16.0 is
+    not an int), so a wrong value fails here in one line rather than deep inside the network."""
+    hints = typing.get_type_hints(SAPHNetConfig)
+    for name, value in settings.items():
+        hint = hints.get(name)
+        if hint is not None and not _fits(value, hint):
+            raise TypeError(f"{name} must be {_type_name(hint)}, got {json.dumps(value)}")
+
+
+def _fits(value: Any, hint: Any) -> bool:
+    origin = typing.get_origin(hint)
+    if origin is tuple:
+        item = typing.get_args(hint)[0]
+        return isinstance(value, list) and all(_fits(v, item) for v in value)
+    if origin is dict:
+        return isinstance(value, dict)
+    if hint is bool:
+        return isinstance(value, bool)
+    if hint is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if hint is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    return isinstance(value, hint)
+
+
+def _type_name(hint: Any) -> str:
+    if typing.get_origin(hint) is tuple:
+        return "a list of " + {int: "whole numbers", float: "numbers"}.get(typing.get_args(hint)[0], "values")
+    if typing.get_origin(hint) is dict:
+        return "an object"
+    return {bool: "true or false", int: "a whole number", float: "a number", str: "a string"}.get(
+        hint, str(hint))
 
 
 def read_config(path: str | Path) -> tuple[SAPHNetConfig, str | None]:
@@ -96,11 +133,24 @@ def check_state_dict(model: torch.nn.Module, state: dict[str, torch.Tensor], *, 
         raise WeightsError(f"{origin} does not match the config: " + "; ".join(problems))
 
 
+def check_finite(state: dict[str, torch.Tensor], *, origin: str) -> None:
+    """Refuse weights holding NaN or infinite values: the network would run and write garbage.
+
+    Raises:
+        WeightsError: naming the first few tensors that are not finite.
+    """
+    broken = sorted(k for k, v in state.items() if v.is_floating_point() and not torch.isfinite(v).all())
+    if broken:
+        raise WeightsError(f"{origin}: {len(broken)} tensors hold NaN or infinite values ({_names(broken)}); "
+                           "the weights are damaged")
+
+
 def load_weights(config: SAPHNetConfig, weights_path: str | Path) -> SAPHNet:
     """Build a SAPHNet from `config` and load a safetensors file into it strictly, in float32, eval mode.
 
     Raises:
-        WeightsError: not a readable safetensors file, or tensors that do not match the config.
+        WeightsError: not a readable safetensors file, tensors that do not match the config, or NaN or
+            infinite values.
     """
     weights_path = Path(weights_path)
     if weights_path.suffix != ".safetensors":
@@ -111,6 +161,7 @@ def load_weights(config: SAPHNetConfig, weights_path: str | Path) -> SAPHNet:
         raise WeightsError(f"{weights_path} is not a readable safetensors file: {exc}") from None
     model = create_model(config)
     check_state_dict(model, state, origin=str(weights_path))
+    check_finite(state, origin=str(weights_path))
     reference = model.state_dict()
     state = {k: v.to(reference[k].dtype) if v.is_floating_point() else v for k, v in state.items()}
     model.load_state_dict(state, strict=True)

@@ -127,6 +127,10 @@ def test_config_describing_other_tensors_is_refused(export: Export) -> None:
     ({"format_version": 2}, "format_version 2 is not supported"),
     ({"architecture": "nafnet"}, "architecture 'nafnet'"),
     ({"config": {"width": 8, "depth": 3}}, "unknown SAPHNet config keys: depth"),
+    ({"config": {"width": 16.0}}, "invalid config: width must be a whole number, got 16.0"),
+    ({"config": {"capm_scales": [0, "1"]}}, "capm_scales must be a list of whole numbers"),
+    ({"config": {"use_global": 1}}, "use_global must be true or false, got 1"),
+    ({"config": {"backbone": None}}, "backbone must be a string, got null"),
 ])
 def test_invalid_config_json_is_refused(export: Export, change: dict, message: str) -> None:
     document = json.loads((export.folder / CONFIG_NAME).read_text())
@@ -192,3 +196,13 @@ def test_save_is_atomic_per_file_and_leaves_no_temp_files(tmp_path: Path) -> Non
     assert sorted(p.name for p in tmp_path.iterdir()) == [CONFIG_NAME, WEIGHTS_NAME]
     with pytest.raises(ValueError, match="dtype"):
         save_pretrained(create_model(PRESET), tmp_path, dtype=torch.int8)
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf")])
+def test_weights_with_nan_or_inf_are_refused(export: Export, bad: float) -> None:
+    state = _state(export)
+    name = sorted(k for k, v in state.items() if v.is_floating_point())[3]
+    state[name] = state[name].clone().fill_(bad)
+    save_file(state, str(export.folder / WEIGHTS_NAME))
+    with pytest.raises(WeightsError, match=f"1 tensors hold NaN or infinite values \\({name}\\)"):
+        load_model(export.folder)
