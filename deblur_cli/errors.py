@@ -27,6 +27,10 @@ class ImageSizeError(DeblurError):
     """An image is too small for the network or too large for memory."""
 
 
+class NumericalError(DeblurError):
+    """The network's output held NaN or infinite values: no result is written from it."""
+
+
 class WeightsError(DeblurError):
     """Weights could not be resolved, downloaded, verified or loaded."""
 

@@ -10,7 +10,7 @@ from typing import Literal
 import numpy as np
 import torch
 
-from ..errors import DeviceError, ImageSizeError
+from ..errors import DeviceError, ImageSizeError, NumericalError
 from ..model import DEFAULT_PRESET, SAPHNet, SAPHNetOutput
 from ..model.saphnet import pad_to_multiple
 from .convert import check_image, color_channels, from_network, to_network
@@ -207,6 +207,9 @@ class Deblurrer:
             x = pad_to_multiple(x, multiple).contiguous(memory_format=self.memory_format)
             out = self.model(x, record=record, budget=self.budget)
             image = out.image[0, :, :h, :w].float()
+            if not torch.isfinite(image).all():
+                raise NumericalError(f"the network gave NaN or infinite values in tile {box} (damaged "
+                                     f"weights, or {self.precision} overflowing on {self.device})")
             if gray:  # the mean of the three channels as an RGB result would show them
                 image = image.clamp(0.0, 1.0).mean(dim=0, keepdim=True)
             layers = {"image": (1, image.cpu().numpy())}

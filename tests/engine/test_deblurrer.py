@@ -12,7 +12,7 @@ import torch
 
 from deblur_cli.engine import Deblurrer, Maps
 from deblur_cli.engine.tiling import tile_spans
-from deblur_cli.errors import ImageSizeError
+from deblur_cli.errors import ImageSizeError, NumericalError
 from deblur_cli.model import create_model
 
 H, W = 70, 90
@@ -243,3 +243,13 @@ def test_from_pretrained_without_weights_is_untrained_and_says_so(caplog) -> Non
     assert d.untrained
     engine_records = [r for r in caplog.records if r.name.startswith("deblur_cli.engine")]
     assert any("untrained" in r.getMessage() for r in engine_records)
+
+
+def test_non_finite_output_is_an_error_not_an_image() -> None:
+    net = create_model("saphnet-test")
+    with torch.no_grad():
+        for p in net.parameters():
+            p.fill_(float("nan"))
+    broken = Deblurrer(net, device="cpu", tile=0)
+    with pytest.raises(NumericalError, match="NaN or infinite values"):
+        broken.restore(_random((24, 32, 3), np.uint8))
