@@ -18,10 +18,12 @@ from ..weights.resolve import resolves_from
 from .console import Terminal
 
 DEFAULT_REASON = "DMPHN 1-2-4's published GoPro-trained weights: it deblurs real blur best"
+SHA_SHOWN = 12
+"""Leading hex digits of each preset's recorded sha256 shown (`deblur weights verify` prints them all)."""
 
 
 def info() -> None:
-    """Show versions, the devices found, and where each preset's weights resolve from (no network)."""
+    """Show versions, the devices found, and where each preset's weights come from (no network)."""
     term = Terminal()
     versions = Table("package", "version", title="versions", title_justify="left")
     versions.add_row("deblur", __version__)
@@ -37,16 +39,16 @@ def info() -> None:
         devices.add_row(name, details)
     term.out.print(devices)
 
-    presets = Table("preset", "weights resolve from", "published as", title="presets", title_justify="left",
+    presets = Table("preset", "weights from", "sha256", "published as", title="presets", title_justify="left",
                     caption=f"default: {DEFAULT_PRESET} ({DEFAULT_REASON})", caption_justify="left")
     for preset in list_presets():
+        name = f"{preset} (default)" if preset == DEFAULT_PRESET else preset
         try:
             record = get_record(preset)
-            name = f"{preset} (default)" if preset == DEFAULT_PRESET else preset
             presets.add_row(name, resolves_from(preset, local_files(preset)),
-                            f"{record.repo_id}@{record.revision}")
+                            record.sha256[:SHA_SHOWN] if record.sha256 else "-", record.where())
         except (DeblurError, ValueError) as exc:
-            presets.add_row(preset, f"unknown ({exc})", "-")
+            presets.add_row(name, f"unknown ({exc})", "-", "-")
     term.out.print(presets)
 
 

@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from ..errors import DeblurError
+from ..model import list_presets
 from ..weights import PRETRAINED, get_record, local_files, pull, push
 from ..weights.dmphn_import import import_dmphn
 from ..weights.resolve import resolves_from
@@ -39,17 +40,19 @@ PresetArg = Annotated[str, typer.Argument(help="Preset name, e.g. saphnet-s.", c
 
 
 @app.command("list")
-def list_() -> None:
+def list_(
+    all_: Annotated[bool, typer.Option("--all", help="Also list the internal test preset.")] = False,
+) -> None:
     """List presets: where each one's weights resolve from, their size and checksum state (no network)."""
     table = Table("preset", "resolves from", "size", "checksum", "file or repo")
     try:
-        for preset, record in PRETRAINED.items():
+        for preset in list_presets(include_test=all_):
+            record = get_record(preset)
             files = local_files(preset)
             first = files[0] if files else None
-            checksum = first.state if first else ("recorded" if record.published else "none recorded")
-            where = str(first.path) if first else f"{record.repo_id}@{record.revision}"
+            checksum = first.state if first else ("recorded" if record.trained else "none recorded")
             table.add_row(preset, resolves_from(preset, files), _size(first.size) if first else "-", checksum,
-                          where)
+                          str(first.path) if first else record.where())
     except DeblurError as exc:
         _fail(str(exc))
     Console().print(table)
@@ -63,12 +66,21 @@ def pull_(
     force: Annotated[bool, typer.Option(help="Download again even if cached.")] = False,
 ) -> None:
     """Download a preset's weights into the Hugging Face cache, then verify them."""
+    record = get_record(preset)
+    if repo is None and record.trained and not record.published:
+        typer.echo(f"{preset} ships inside the package (bundled) and is not published on the Hub: nothing to "
+                   f"pull (`deblur weights verify {preset}` checks it)")
+        return
     try:
         result = pull(preset, repo_id=repo, revision=revision, force=force)
     except DeblurError as exc:
         _fail(str(exc))
     check = "sha256 verified" if result.verified else f"unverified, sha256 {result.sha256}"
-    typer.echo(f"{result.repo_id}@{result.revision} -> {result.path} ({check})")
+    where = f"{result.repo_id}@{result.revision}"
+    if result.downloaded:
+        typer.echo(f"downloaded {where} to {result.path} ({check})")
+    else:
+        typer.echo(f"{where} already in the cache at {result.path} ({check})")
 
 
 @app.command("verify")
@@ -96,7 +108,7 @@ def verify_(
 def push_(
     preset: PresetArg,
     repo: Annotated[str, typer.Option(help="Hub repo ORG/NAME to publish to (created if missing).")],
-    folder: Annotated[Path | None, typer.Option(help="Folder to upload (default: bundled weights/PRESET).",
+    folder: Annotated[Path | None, typer.Option(help="Folder to upload (default: PRESET's bundled weights).",
                                                 exists=True, file_okay=False)] = None,
     private: Annotated[bool, typer.Option(help="Create the repo as private.")] = False,
 ) -> None:

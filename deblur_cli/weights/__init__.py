@@ -1,6 +1,7 @@
-"""SAPHNet weights: the on-disk/Hub format, the per-preset records, and resolution (path, bundled, cache,
-download) with checksum verification and strict loading."""
+"""SAPHNet weights: the on-disk/Hub format, the per-preset records, the bundle inside the package, and
+resolution (path, bundled, cache, download) with checksum verification and strict loading."""
 
+from .bundle import bundled_dir
 from .format import (
     CARD_NAME,
     CONFIG_NAME,
@@ -11,7 +12,7 @@ from .format import (
     save_pretrained,
 )
 from .registry import HUB_ORG, PRETRAINED, PretrainedRecord, get_record, sha256_file
-from .resolve import LocalFile, PullResult, WeightsSource, bundled_dir, load_model, local_files, pull, push
+from .resolve import LocalFile, PullResult, WeightsSource, load_model, local_files, pull, push
 
 __all__ = [
     "CARD_NAME",

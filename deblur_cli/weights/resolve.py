@@ -1,4 +1,4 @@
-"""Finding a preset's weights (a path, the bundled `weights/` folder, the Hugging Face cache, a download),
+"""Finding a preset's weights (a path, the bundle inside the package, the Hugging Face cache, a download),
 checking them against the preset's record, and building the network from them."""
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import deblur_cli
 from ..errors import WeightsError
 from ..model import DEFAULT_PRESET, SAPHNet, SAPHNetConfig, create_model, get_config
 from . import hub
+from .bundle import bundled_dir
 from .format import CARD_NAME, CONFIG_NAME, WEIGHTS_NAME, load_weights, read_config
 from .registry import PretrainedRecord, get_record, sha256_file
 
@@ -40,10 +41,10 @@ class WeightsSource:
     """True when `sha256` matched the preset's record; False for user files and repos without a record."""
 
     def describe(self) -> str:
-        """One line for logs and the CLI, e.g. 'bundled weights/saphnet-s/model.safetensors (unverified)'."""
+        """One line for logs and the CLI, e.g. 'bundled .../saphnet-s/model.safetensors (sha256 verified)'."""
         check = "sha256 verified" if self.verified else "unverified"
         if self.kind == "untrained":
-            return f"untrained {self.preset} (no trained weights published, bundled or cached)"
+            return f"untrained {self.preset} (it has no trained weights)"
         if self.kind in ("path", "bundled"):
             return f"{self.kind} {self.path} ({check})"
         verb = "cached" if self.kind == "cache" else "downloaded"
@@ -59,12 +60,6 @@ class LocalFile:
     size: int
     sha256: str
     state: CheckState
-
-
-def bundled_dir(preset: str) -> Path:
-    """The repository's bundled weights folder of a preset: `<repo root>/weights/<preset>/` (present only
-    in a source checkout or an editable install)."""
-    return Path(deblur_cli.__file__).resolve().parents[1] / "weights" / preset
 
 
 def _check(path: Path, record: PretrainedRecord | None) -> tuple[str, CheckState]:
@@ -118,13 +113,10 @@ def _load_path(path: Path, preset: str) -> tuple[SAPHNet, WeightsSource]:
 
 
 def _load_repo(repo_id: str, revision: str, preset: str, record: PretrainedRecord | None, *, offline: bool,
-               allow_untrained: bool) -> tuple[SAPHNet, WeightsSource]:
+               ) -> tuple[SAPHNet, WeightsSource]:
     weights = hub.cached(repo_id, WEIGHTS_NAME, revision=revision)
     kind: SourceKind = "cache"
     if weights is None:
-        if allow_untrained:
-            logger.info("no trained weights for %s published, bundled or cached: untrained network", preset)
-            return create_model(preset).eval(), WeightsSource(kind="untrained", preset=preset)
         if offline:
             raise WeightsError(f"{WEIGHTS_NAME} of {repo_id}@{revision} is not in the Hugging Face cache "
                                f"({hub.cache_dir()}) and offline mode is on")
@@ -136,35 +128,56 @@ def _load_repo(repo_id: str, revision: str, preset: str, record: PretrainedRecor
     return _load_file(weights, config, preset, record, kind, repo_id, revision)
 
 
+def _bundled_weights(preset: str) -> Path | None:
+    """The preset's weights file inside the installed package, if it ships one."""
+    folder = bundled_dir(preset)
+    weights = folder / WEIGHTS_NAME if folder is not None else None
+    return weights if weights is not None and weights.is_file() else None
+
+
+def _unpublished(record: PretrainedRecord, revision: str | None) -> tuple[SAPHNet, WeightsSource]:
+    """A preset with no Hub repository and no bundled file: untrained if it has no trained weights at all,
+    else a one-line error at once (the network is never tried: there is nothing there to get)."""
+    if revision is not None:
+        raise WeightsError(f"{record.preset} is not published on the Hub: there is no revision {revision!r}")
+    if record.trained:
+        raise WeightsError(f"the {record.preset} weights are not bundled with this install and not published "
+                           "on the Hub: reinstall deblur-cli, or give a weights file or folder (--weights)")
+    logger.info("%s has no trained weights: untrained network", record.preset)
+    return create_model(record.preset).eval(), WeightsSource(kind="untrained", preset=record.preset)
+
+
 def load_model(spec: str | os.PathLike[str] | None = None, *, preset: str = DEFAULT_PRESET,
                revision: str | None = None, offline: bool | None = None) -> tuple[SAPHNet, WeightsSource]:
     """Build a SAPHNet (float32, CPU, eval mode) with weights resolved from `spec`; say where they came from.
 
     `spec` is an existing `.safetensors` file (architecture from `config.json` beside it, else `preset`), an
     existing folder holding `model.safetensors` (+ `config.json`), or a Hub repo id ``org/name[@revision]``
-    (the Hugging Face cache first, then a download). With `spec` None the preset's record decides: the bundled
-    `weights/<preset>/`, the cache, a download at the record's pinned revision, and, when the preset has no
-    published weights, an untrained network (kind "untrained"). Files from the preset's own repo or bundle are
-    checked against the recorded sha256; other files are loaded "unverified". `offline` None follows
-    HF_HUB_OFFLINE; True never touches the network.
+    (the Hugging Face cache first, then a download). With `spec` None the preset's record decides: the bundle
+    inside the package, then, for a published preset, the cache and a download at the record's pinned
+    revision. A preset that is not published never touches the network: without its bundle it is an error,
+    or, when it has no trained weights at all, an untrained network (kind "untrained"). Files from the
+    preset's own repo or bundle are checked against the recorded sha256; other files are loaded "unverified".
+    `offline` None follows HF_HUB_OFFLINE; True never touches the network.
 
     Raises:
         ValueError: unknown preset, or a revision given both in `spec` and as `revision`.
-        WeightsError: nothing found (offline with an empty cache, unknown repo, revision or file, network
-            error), a checksum mismatch (the file is left where it is and not loaded), a non-safetensors
-            file, or tensors that do not match the config (missing/unexpected keys, wrong shapes).
+        WeightsError: nothing found (not bundled and not published, offline with an empty cache, unknown
+            repo, revision or file, network error), a checksum mismatch (the file is left where it is and not
+            loaded), a non-safetensors file, or tensors that do not match the config (missing/unexpected
+            keys, wrong shapes).
     """
     record = get_record(preset)
     offline = hub.is_offline() if offline is None else offline
     if spec is None:
-        if revision is None:
-            bundled = bundled_dir(preset)
-            if (bundled / WEIGHTS_NAME).is_file():
-                return _load_file(bundled / WEIGHTS_NAME, bundled / CONFIG_NAME, preset, record, "bundled")
+        bundled = _bundled_weights(preset) if revision is None else None
+        if bundled is not None:
+            return _load_file(bundled, bundled.with_name(CONFIG_NAME), preset, record, "bundled")
+        if record.repo_id is None or record.revision is None:
+            return _unpublished(record, revision)
         rev = revision or record.revision
         own = record if rev == record.revision else None
-        return _load_repo(record.repo_id, rev, preset, own, offline=offline,
-                          allow_untrained=revision is None and not record.published)
+        return _load_repo(record.repo_id, rev, preset, own, offline=offline)
     text = os.fspath(spec)
     path = Path(text).expanduser()
     if path.exists():
@@ -174,21 +187,22 @@ def load_model(spec: str | os.PathLike[str] | None = None, *, preset: str = DEFA
     repo_id, spec_revision = hub.parse_repo_spec(text)
     if spec_revision is not None and revision is not None and spec_revision != revision:
         raise ValueError(f"two revisions given: {spec_revision!r} in {text!r} and revision={revision!r}")
-    rev = spec_revision or revision or (record.revision if repo_id == record.repo_id else "main")
+    rev = spec_revision or revision or (record.revision if repo_id == record.repo_id else None) or "main"
     own = record if (repo_id, rev) == (record.repo_id, record.revision) else None
-    return _load_repo(repo_id, rev, preset, own, offline=offline, allow_untrained=False)
+    return _load_repo(repo_id, rev, preset, own, offline=offline)
 
 
 def local_files(preset: str) -> list[LocalFile]:
     """The preset's bundled and cached (record's repo and revision) weights, hashed; no network used."""
     record = get_record(preset)
     found: list[tuple[Literal["bundled", "cache"], Path]] = []
-    bundled = bundled_dir(preset) / WEIGHTS_NAME
-    if bundled.is_file():
+    bundled = _bundled_weights(preset)
+    if bundled is not None:
         found.append(("bundled", bundled))
-    cached = hub.cached(record.repo_id, WEIGHTS_NAME, revision=record.revision)
-    if cached is not None:
-        found.append(("cache", cached))
+    if record.repo_id is not None and record.revision is not None:
+        cached = hub.cached(record.repo_id, WEIGHTS_NAME, revision=record.revision)
+        if cached is not None:
+            found.append(("cache", cached))
     files = []
     for kind, path in found:
         digest, state = _check(path, record)
@@ -196,51 +210,67 @@ def local_files(preset: str) -> list[LocalFile]:
     return files
 
 
-def resolves_from(preset: str, files: list[LocalFile]) -> Literal[SourceKind, "refused"]:
+def resolves_from(preset: str, files: list[LocalFile]) -> Literal[SourceKind, "refused", "missing"]:
     """Where `load_model(preset=...)` would take the weights from, judged without the network: the first
-    local file (bundled before cache; "refused" if its checksum is wrong), else a download or untrained."""
+    local file (bundled before cache; "refused" if its checksum is wrong), else "download" for a published
+    preset, "untrained" for one with no trained weights, "missing" for one neither bundled nor published."""
     if files:
         return "refused" if files[0].state == "mismatch" else files[0].kind
-    return "download" if get_record(preset).published else "untrained"
+    record = get_record(preset)
+    if record.published:
+        return "download"
+    return "missing" if record.trained else "untrained"
 
 
 @dataclass(frozen=True)
 class PullResult:
-    """What `pull` fetched into the cache."""
+    """What `pull` found in or fetched into the cache."""
 
     path: Path
     repo_id: str
     revision: str
     sha256: str
     verified: bool
+    downloaded: bool
+    """False when the cache already held this file (always so offline)."""
 
 
 def pull(preset: str, *, repo_id: str | None = None, revision: str | None = None, force: bool = False,
          ) -> PullResult:
-    """Download a preset's weights, config and card into the Hugging Face cache, check the sha256 against the
-    record (when fetching the record's own repo and revision) and that the tensors fit the config.
+    """Download a preset's weights, config and card into the Hugging Face cache (unless it holds them), check
+    the sha256 against the record (when fetching the record's own repo and revision) and that the tensors fit
+    the config.
 
     Raises:
         ValueError: unknown preset.
-        WeightsError: any download failure (see `hub.fetch`), a checksum mismatch (the downloaded file
-            stays in the cache, unused; nothing of the user's is deleted), or tensors not fitting the config.
+        WeightsError: the preset is not published and no `repo_id` is given, any download failure (see
+            `hub.fetch`), a checksum mismatch (the file stays in the cache, unused; nothing of the user's is
+            deleted), or tensors not fitting the config.
     """
     record = get_record(preset)
-    repo_id = repo_id or record.repo_id
-    revision = revision or (record.revision if repo_id == record.repo_id else "main")
+    if repo_id is None or repo_id == record.repo_id:
+        if record.repo_id is None or record.revision is None:
+            raise WeightsError(f"{preset} is not published on the Hub: nothing to pull (name a repository "
+                               "with --repo)")
+        repo_id, revision = record.repo_id, revision or record.revision
+    revision = revision or "main"
     own = record if (repo_id, revision) == (record.repo_id, record.revision) else None
+    before = None if force else hub.cached(repo_id, WEIGHTS_NAME, revision=revision)
     weights = hub.fetch(repo_id, WEIGHTS_NAME, revision=revision, force=force)
-    digest, verified = _verified(weights, own, "download")  # first, so a bad file is reported as such
+    downloaded = before != weights
+    # Checked first, so a bad file is reported as such.
+    digest, verified = _verified(weights, own, "download" if downloaded else "cache")
     config_path = hub.fetch(repo_id, CONFIG_NAME, revision=revision, force=force, missing_ok=True)
     hub.fetch(repo_id, CARD_NAME, revision=revision, force=force, missing_ok=True)
     config, _ = _config_for(config_path, preset)
     load_weights(config, weights)
-    return PullResult(path=weights, repo_id=repo_id, revision=revision, sha256=digest, verified=verified)
+    return PullResult(path=weights, repo_id=repo_id, revision=revision, sha256=digest, verified=verified,
+                      downloaded=downloaded)
 
 
 def push(preset: str, repo_id: str, *, folder: Path | None = None, private: bool = False) -> str:
-    """Publish a weights folder (default: the bundled `weights/<preset>/`) to `repo_id`; returns the commit
-    sha to record as the preset's pinned revision.
+    """Publish a weights folder (default: the preset's bundle inside the package) to `repo_id`; returns the
+    commit sha to record as the preset's pinned revision.
 
     Raises:
         ValueError: unknown preset.
@@ -253,9 +283,9 @@ def push(preset: str, repo_id: str, *, folder: Path | None = None, private: bool
     hub.parse_repo_spec(repo_id)
     kind: SourceKind = "bundled" if folder is None else "path"
     folder = folder or bundled_dir(preset)
+    if folder is None or not (folder / WEIGHTS_NAME).is_file() or not (folder / CONFIG_NAME).is_file():
+        raise WeightsError(f"{folder or 'the bundle'} needs {WEIGHTS_NAME} and {CONFIG_NAME} to push")
     weights = folder / WEIGHTS_NAME
-    if not weights.is_file() or not (folder / CONFIG_NAME).is_file():
-        raise WeightsError(f"{folder} needs {WEIGHTS_NAME} and {CONFIG_NAME} to push")
     _load_file(weights, folder / CONFIG_NAME, preset, record, kind)
     files = [name for name in (CONFIG_NAME, WEIGHTS_NAME, CARD_NAME) if (folder / name).is_file()]
     return hub.push_folder(folder, repo_id, files=files, private=private,

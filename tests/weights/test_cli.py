@@ -71,12 +71,12 @@ def test_push_without_a_token_fails_in_one_line(hf_env: HubEnv, export: Export) 
 
 def test_list_and_verify_after_a_pull(hf_env: HubEnv, local_hub: LocalHub, published: str,
                                       export: Export) -> None:
-    row = next(line for line in invoke("weights", "list").stdout.splitlines() if PRESET in line)
+    row = next(line for line in invoke("weights", "list", "--all").stdout.splitlines() if PRESET in line)
     assert "download" in row and "recorded" in row
     assert invoke("weights", "verify", PRESET).exit_code == 1  # nothing to verify yet
     assert invoke("weights", "pull", PRESET).exit_code == 0
     before = local_hub.count()
-    row = next(line for line in invoke("weights", "list").stdout.splitlines() if PRESET in line)
+    row = next(line for line in invoke("weights", "list", "--all").stdout.splitlines() if PRESET in line)
     assert "cache" in row and "ok" in row and "KiB" in row
     verify = invoke("weights", "verify", PRESET)
     assert verify.exit_code == 0 and f"cache\tok\t{export.sha256}" in verify.stdout
@@ -91,7 +91,7 @@ def test_tampered_pull_fails_and_verify_flags_it(hf_env: HubEnv, local_hub: Loca
     verify = invoke("weights", "verify")
     assert verify.exit_code == 1 and f"{PRESET}\tcache\tmismatch" in verify.stdout
     assert "1 file(s) do not match" in verify.stderr
-    row = next(line for line in invoke("weights", "list").stdout.splitlines() if PRESET in line)
+    row = next(line for line in invoke("weights", "list", "--all").stdout.splitlines() if PRESET in line)
     assert "refused" in row and "mismatch" in row
 
 
