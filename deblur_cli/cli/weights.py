@@ -66,12 +66,12 @@ def pull_(
     force: Annotated[bool, typer.Option(help="Download again even if cached.")] = False,
 ) -> None:
     """Download a preset's weights into the Hugging Face cache, then verify them."""
-    record = get_record(preset)
-    if repo is None and record.trained and not record.published:
-        typer.echo(f"{preset} ships inside the package (bundled) and is not published on the Hub: nothing to "
-                   f"pull (`deblur weights verify {preset}` checks it)")
-        return
     try:
+        unpublished = repo is None and not get_record(preset).published
+        if unpublished and resolves_from(preset, local_files(preset)) == "bundled":
+            typer.echo(f"{preset} ships inside the package (bundled) and is not published on the Hub: "
+                       f"nothing to pull (`deblur weights verify {preset}` checks it)")
+            return
         result = pull(preset, repo_id=repo, revision=revision, force=force)
     except DeblurError as exc:
         _fail(str(exc))

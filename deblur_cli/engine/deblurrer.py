@@ -124,7 +124,13 @@ class Deblurrer:
         offline: bool | None = None,
     ) -> Deblurrer:
         """A Deblurrer for a preset's weights (or `weights`: a folder, file or hub repo id), resolved
-        by `deblur_cli.weights.load_model`; falls back to an untrained network (see `.untrained`)."""
+        by `deblur_cli.weights.load_model`; falls back to an untrained network (see `.untrained`).
+
+        Raises:
+            ValueError: an unknown preset or an option out of range.
+            WeightsError: weights not found, not verified or not loadable (one line, as the CLI shows it).
+            DeviceError: the device or precision is not available.
+        """
         # Imported here: wrapping a model in memory must not need the hub client.
         from ..weights import load_model
 
@@ -132,16 +138,21 @@ class Deblurrer:
         return cls(net, device=device, precision=precision, tile=tile, tile_overlap=tile_overlap,
                    budget=budget, untrained=source.kind == "untrained")
 
-    def restore(self, img: np.ndarray, progress: Progress | None = None) -> np.ndarray:
+    def restore(self, img: np.ndarray, *, progress: Progress | None = None) -> np.ndarray:
         """Deblur an H x W x C image (uint8, uint16 or float32; C in 1, 3, 4); same dtype and shape back.
 
         `progress(done_tiles, total_tiles)` is called after every tile.
+
+        Raises:
+            ValueError: not an image array of a supported dtype and shape.
+            ImageSizeError: too small for the network, or its result would not fit in memory.
+            NumericalError: the network gave NaN or infinite values.
         """
         canvases = self._run(img, progress, record=False, map_names=None)
         return from_network(canvases["image"][1], img)
 
     def restore_with_maps(
-        self, img: np.ndarray, progress: Progress | None = None, *, map_names: Collection[str] | None = None
+        self, img: np.ndarray, *, progress: Progress | None = None, map_names: Collection[str] | None = None
     ) -> tuple[np.ndarray, Maps]:
         """`restore`, plus the sampling, attention and offset maps stitched over the whole image.
 

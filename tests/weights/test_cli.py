@@ -44,13 +44,14 @@ def test_pull_into_the_env_cache_then_offline_again(hf_env: HubEnv, local_hub: L
     record = {"repo_id": REPO, "revision": commit, "sha256": export.sha256}
     first = deblur(hf_env, "weights", "pull", PRESET, record=record)
     assert first.returncode == 0, first.stderr
-    assert f"{REPO}@{commit}" in first.stdout and "sha256 verified" in first.stdout
+    assert f"downloaded {REPO}@{commit}" in first.stdout and "sha256 verified" in first.stdout
     assert ("GET", f"/{REPO}/resolve/{commit}/model.safetensors") in local_hub.requests
     assert list(hf_env.cache.glob("models--test-org--saphnet-test/snapshots/*/README.md"))
     before = local_hub.count()
     hf_env.offline(True)
     again = deblur(hf_env, "weights", "pull", PRESET, record=record)
     assert again.returncode == 0 and "sha256 verified" in again.stdout, again.stderr
+    assert "already in the cache" in again.stdout and "downloaded" not in again.stdout
     assert local_hub.count() == before
 
 
