@@ -42,7 +42,7 @@ class Terminal:
         """Route the package's log records to stderr for the length of one command, then restore."""
         logger = logging.getLogger("deblur_cli")
         levels = (logging.WARNING, logging.INFO, logging.DEBUG)
-        level = logging.ERROR if self.quiet else levels[min(self.verbose, 2)]
+        level = levels[min(self.verbose, 2)]  # -q keeps warnings: they say a result is not what was asked
         handler = RichHandler(console=self.err, show_time=False, show_path=False, markup=False)
         handler.setLevel(level)
         old_level = logger.level

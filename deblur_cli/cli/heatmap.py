@@ -8,15 +8,17 @@ from typing import Annotated
 import typer
 
 from ..errors import DeblurError
-from ..io import InputFile, find_inputs, read_image
+from ..io import InputFile, check_output_folder, find_inputs, read_image
 from ..model import DEFAULT_PRESET
 from ..viz import raw_maps_path, save_raw_maps, view_path, write_visualisations
 from .console import Terminal
+from .jobs import nothing_new_on_failure
 from .options import (
     BudgetOption,
     DeviceOption,
     EngineOptions,
     ModelOption,
+    ThreadsOption,
     TileOption,
     WeightsOption,
     load_engine,
@@ -45,6 +47,7 @@ def heatmap(
     device: DeviceOption = "auto",
     tile: TileOption = "auto",
     budget: BudgetOption = None,
+    threads: ThreadsOption = None,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace existing figures.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Errors only.")] = False,
 ) -> None:
@@ -55,7 +58,8 @@ def heatmap(
     """
     term = Terminal(quiet=quiet)
     views = HEATMAP_VIEWS + (("compare",) if compare else ())
-    engine = EngineOptions(model=model, weights=weights, device=device, tile=tile, budget=budget)
+    engine = EngineOptions(model=model, weights=weights, device=device, tile=tile, budget=budget,
+                           threads=threads)
     with term.logging():
         code = _heatmap(inputs, out, recursive=recursive, views=views, raw=raw, stage=stage, capm=capm,
                         overwrite=overwrite, engine=engine, term=term)
@@ -65,26 +69,44 @@ def heatmap(
 def _heatmap(inputs: list[Path], out: Path, *, recursive: bool, views: tuple[str, ...], raw: bool,
              stage: int | None, capm: str | None, overwrite: bool, engine: EngineOptions,
              term: Terminal) -> int:
-    items = find_inputs(inputs, recursive=recursive, exclude=[out])
-    if not items:
+    failed: list[str] = []
+
+    def unreadable(folder: Path, reason: str) -> None:
+        failed.append(reason)
+        term.error(reason)
+
+    items = find_inputs(inputs, recursive=recursive, exclude=[out], on_error=unreadable)
+    if not items and not failed:
         where = ", ".join(map(str, inputs)) + ("" if recursive else " (use --recursive for subfolders)")
         raise typer.BadParameter(f"no images found in {where}", param_hint="INPUTS")
-    todo, failed = _plan(items, out, views, raw, overwrite)
-    for reason in failed:
+    try:
+        check_output_folder(out)
+    except DeblurError as exc:
+        term.error(str(exc))
+        return 1
+    todo, refused = _plan(items, out, views, raw, overwrite)
+    for reason in refused:
         term.error(reason)
+    failed += refused
     done = 0
     if todo:
         deblurrer = load_engine(engine, term, "the maps show an UNTRAINED network")
         if deblurrer is None:
             return 1
+        stages = deblurrer.model.config.stages
+        if stage is not None and stage > stages:
+            term.error(f"stage must be between 2 and {stages} for {engine.model}, got {stage}")
+            return 1
         for item, stem in todo:
             try:
                 image = read_image(item.path)
                 result, maps = deblurrer.restore_with_maps(image.pixels)
-                written = write_visualisations(image.pixels, result, maps, stem, views, overwrite=overwrite,
-                                               stage=stage, attention=capm, offsets=capm)
-                if raw:
-                    written.append(save_raw_maps(maps, stem, overwrite=overwrite))
+                with nothing_new_on_failure(_targets(stem, views, raw)):
+                    written = write_visualisations(image.pixels, result, maps, stem, views,
+                                                   overwrite=overwrite, stage=stage, attention=capm,
+                                                   offsets=capm)
+                    if raw:
+                        written.append(save_raw_maps(maps, stem, overwrite=overwrite))
             except (DeblurError, ValueError, MemoryError) as exc:
                 text = " ".join(str(exc).split()) or type(exc).__name__
                 failed.append(text if str(item.path) in text else f"{item.path}: {text}")
@@ -92,9 +114,14 @@ def _heatmap(inputs: list[Path], out: Path, *, recursive: bool, views: tuple[str
                 continue
             done += 1
             term.say(f"{item.path}: wrote {', '.join(p.name for p in written)} in {stem.parent}")
-    if len(items) > 1:
+    if len(items) > 1 or len(failed) > 1:
         term.say(f"{done} done, {len(failed)} failed")
     return 1 if failed else 0
+
+
+def _targets(stem: Path, views: tuple[str, ...], raw: bool) -> list[Path]:
+    """The files one photo's figures go to."""
+    return [view_path(stem, v) for v in views] + ([raw_maps_path(stem)] if raw else [])
 
 
 def _plan(items: list[InputFile], out: Path, views: tuple[str, ...], raw: bool,
@@ -105,8 +132,7 @@ def _plan(items: list[InputFile], out: Path, views: tuple[str, ...], raw: bool,
     claimed: dict[Path, Path] = {}
     for item in items:
         stem = out / item.relative.parent / item.path.stem
-        targets = [view_path(stem, v) for v in views] + ([raw_maps_path(stem)] if raw else [])
-        existing = [t for t in targets if t.exists()]
+        existing = [t for t in _targets(stem, views, raw) if t.exists()]
         key = stem.resolve()
         if key in claimed:
             failed.append(f"{item.path}: its figures would have the same names as those of {claimed[key]}")

@@ -6,9 +6,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Literal
 
+import torch
 import typer
 
 from ..engine import Deblurrer
+from ..engine.devices import is_device_name
 from ..errors import DeblurError
 from ..model import DEFAULT_PRESET, list_presets
 from .console import Terminal
@@ -25,6 +27,14 @@ def _check_model(value: str) -> str:
     return value
 
 
+def _check_device(value: str) -> str:
+    """Bad spelling is bad usage (exit 2); a device that is spelled right but absent is found on loading."""
+    bad = [name for name in value.split(",") if not is_device_name(name)]
+    if bad:
+        raise typer.BadParameter(f"unknown device {bad[0].strip()!r}; use auto, cpu, cuda, cuda:N or mps")
+    return value
+
+
 def _check_tile(value: str) -> str:
     if value != "auto" and not value.isdigit():
         raise typer.BadParameter(f"{value!r} is not 'auto', 0 or a tile size in pixels")
@@ -37,10 +47,11 @@ WeightsOption = Annotated[str | None, typer.Option(
     "--weights", "-w", help="Weights: a .safetensors file, a folder, or a Hub repo ORG/NAME[@REV]. "
     "Default: the preset's own (bundled, cached or downloaded).")]
 DeviceOption = Annotated[str, typer.Option(
-    "--device", "-d", help="auto (CUDA > MPS > CPU), cpu, cuda, cuda:N or mps.")]
+    "--device", "-d", callback=_check_device, help="auto (CUDA > MPS > CPU), cpu, cuda, cuda:N or mps.")]
 SpreadDeviceOption = Annotated[str, typer.Option(
-    "--device", "-d", help="auto (CUDA > MPS > CPU), cpu, cuda, cuda:N or mps; or a comma-separated list "
-    "(cuda:0,cuda:1) to spread the photos over several devices, one worker process each.")]
+    "--device", "-d", callback=_check_device, help="auto (CUDA > MPS > CPU), cpu, cuda, cuda:N or mps; or "
+    "a comma-separated list (cuda:0,cuda:1) to spread the photos over several devices, one worker process "
+    "each.")]
 PrecisionOption = Annotated[Precision, typer.Option(
     "--precision", help="auto uses fp16/bf16 only where the device runs them correctly, never on CPU.")]
 TileOption = Annotated[str, typer.Option(
@@ -48,6 +59,9 @@ TileOption = Annotated[str, typer.Option(
     help="Tile size in pixels: auto (from free memory), 0 (whole image at once) or N.")]
 TileOverlapOption = Annotated[int, typer.Option(
     "--tile-overlap", min=0, help="Pixels by which neighbouring tiles overlap (blended, no seams).")]
+ThreadsOption = Annotated[int | None, typer.Option(
+    "--threads", min=1, help="CPU threads for the network. Default: as many as torch picks (the cores); "
+    "fewer run faster while another program keeps some cores busy.")]
 BudgetOption = Annotated[float | None, typer.Option(
     "--budget", min=0.0, max=1.0, help="Fraction of cells the first refinement stage re-works (later stages "
     "scale with it): lower is faster, higher may be sharper. Default: the preset's.")]
@@ -64,14 +78,17 @@ class EngineOptions:
     tile: str = "auto"
     tile_overlap: int = 32
     budget: float | None = None
+    threads: int | None = None
 
     def load(self) -> Deblurrer:
-        """Build the engine (loads weights; may download them).
+        """Build the engine (loads weights; may download them), after setting torch's CPU threads if asked.
 
         Raises:
             ValueError: an option the engine rejects.
             DeblurError: weights or device not available.
         """
+        if self.threads is not None:
+            torch.set_num_threads(self.threads)
         return Deblurrer.from_pretrained(
             self.model,
             weights=self.weights,

@@ -55,7 +55,7 @@ def deblur_spread(jobs: list[Job], engine: EngineOptions, devices: list[str], ou
     for _ in devices:
         tasks.put(None)
     cpu_workers = sum(resolve_device(d).type == "cpu" for d in devices)
-    threads = max(1, (os.cpu_count() or 1) // max(1, cpu_workers))
+    threads = engine.threads or max(1, (os.cpu_count() or 1) // max(1, cpu_workers))
     workers = [
         context.Process(target=_worker, args=(replace(engine, device=device), output, views, threads, tasks,
                                               results), name=f"{device} (worker {number})", daemon=True)

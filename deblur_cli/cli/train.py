@@ -19,6 +19,7 @@ from .options import (
     EngineOptions,
     ModelOption,
     PrecisionOption,
+    ThreadsOption,
     TileOption,
     TileOverlapOption,
     WeightsOption,
@@ -298,6 +299,7 @@ def evaluate(
     tile: TileOption = "auto",
     tile_overlap: TileOverlapOption = 32,
     budget: BudgetOption = None,
+    threads: ThreadsOption = None,
     against: Annotated[
         list[Path] | None,
         typer.Option(
@@ -315,7 +317,7 @@ def evaluate(
     from ..weights.dmphn_import import load_published
 
     term = Terminal(quiet=quiet or as_json)
-    options = EngineOptions(model, weights, device, precision, tile, tile_overlap, budget)
+    options = EngineOptions(model, weights, device, precision, tile, tile_overlap, budget, threads)
 
     def on_pair(score, done: int, total: int) -> None:
         term.say(

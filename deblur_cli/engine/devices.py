@@ -21,6 +21,12 @@ DTYPES: dict[str, torch.dtype] = {"fp32": torch.float32, "fp16": torch.float16, 
 _CUDA = re.compile(r"cuda(?::(\d+))?")
 
 
+def is_device_name(spec: str) -> bool:
+    """Whether `spec` is spelled as a device (auto, cpu, mps, cuda, cuda:N), whether or not it exists here."""
+    name = spec.strip().lower()
+    return name in ("auto", "cpu", "mps") or _CUDA.fullmatch(name) is not None
+
+
 def resolve_device(spec: str | torch.device = "auto") -> torch.device:
     """"auto" picks CUDA (device 0) > Apple MPS > CPU; an explicit device must exist, else DeviceError."""
     if isinstance(spec, torch.device):

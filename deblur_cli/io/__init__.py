@@ -1,7 +1,7 @@
 """Images in and out: reading with metadata, atomic writing, walking inputs and naming outputs."""
 
 from .formats import IMAGE_EXTENSIONS, normalise_format
-from .inputs import DEFAULT_SUFFIX, InputFile, find_inputs, output_path
+from .inputs import DEFAULT_SUFFIX, InputFile, check_output_folder, find_inputs, output_path
 from .reader import ImageData, read_image
 from .writer import write_image
 
@@ -10,6 +10,7 @@ __all__ = [
     "IMAGE_EXTENSIONS",
     "ImageData",
     "InputFile",
+    "check_output_folder",
     "find_inputs",
     "normalise_format",
     "output_path",

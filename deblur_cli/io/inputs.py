@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Sequence
+import tempfile
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,15 +30,16 @@ def find_inputs(
     paths: Iterable[str | os.PathLike[str]],
     *,
     recursive: bool = False,
-    skip_suffix: str = DEFAULT_SUFFIX,
     exclude: Sequence[str | os.PathLike[str]] = (),
+    on_error: Callable[[Path, str], None] | None = None,
 ) -> list[InputFile]:
     """List the photos named by `paths`: files as given, folders walked (into subfolders if `recursive`).
 
-    In folders, only files with an image extension count; hidden files and folders, our own outputs (a
-    stem ending in `skip_suffix`, or containing it followed by "_" or ".", as visualisations do) and
-    anything under `exclude` (the output folder) are skipped. Files named directly are kept whatever they are
-    (even missing ones), so reading them later reports why they fail. Each photo appears once.
+    In folders, only files with an image extension count; hidden files and folders and anything under
+    `exclude` (the output folder) are skipped, and a folder that cannot be listed is passed to
+    `on_error(folder, reason)`. Which files are earlier results is the caller's plan to tell. Files named
+    directly are kept whatever they are (even missing ones), so reading them later reports why they fail.
+    Each photo appears once.
     """
     excluded = [Path(p).resolve() for p in exclude]
     found: list[InputFile] = []
@@ -53,25 +55,44 @@ def find_inputs(
         if not given.is_dir():
             add(InputFile(given, Path(given.name)))
             continue
-        for file in _walk(given, recursive=recursive):
+        for file in _walk(given, recursive=recursive, on_error=on_error):
             resolved = file.resolve()
             if any(resolved.is_relative_to(e) for e in excluded):
                 continue
-            if file.suffix.lower() in IMAGE_EXTENSIONS and not _is_our_output(file.stem, skip_suffix):
+            if file.suffix.lower() in IMAGE_EXTENSIONS:
                 add(InputFile(file, file.relative_to(given)))
     return found
 
 
-def _walk(folder: Path, *, recursive: bool) -> list[Path]:
+def _walk(folder: Path, *, recursive: bool, on_error: Callable[[Path, str], None] | None) -> list[Path]:
+    def unlisted(error: OSError) -> None:
+        if on_error is not None:
+            where = Path(error.filename) if error.filename else folder
+            on_error(where, f"{where}: cannot list the folder ({error.strerror or error})")
+
     files: list[Path] = []
-    for root, dirs, names in os.walk(folder):
+    for root, dirs, names in os.walk(folder, onerror=unlisted):
         dirs[:] = sorted(d for d in dirs if not d.startswith(".")) if recursive else []
         files.extend(Path(root) / n for n in sorted(names) if not n.startswith("."))
     return files
 
 
-def _is_our_output(stem: str, suffix: str) -> bool:
-    return bool(suffix) and (stem.endswith(suffix) or f"{suffix}_" in stem or f"{suffix}." in stem)
+def check_output_folder(folder: str | os.PathLike[str]) -> None:
+    """Check, before any work, that results can be written into `folder` (created later if missing): its
+    nearest existing ancestor must be a folder that takes a new file.
+
+    Raises:
+        ImageWriteError: a file stands where a folder is needed, or the file system refuses new files.
+    """
+    folder = Path(folder)
+    existing = next(p for p in (folder, *folder.parents) if p.exists() or p == p.parent)
+    if not existing.is_dir():
+        raise ImageWriteError(f"cannot write into {folder}: {existing} is a file, not a folder")
+    try:
+        with tempfile.TemporaryFile(dir=existing):
+            pass
+    except OSError as exc:
+        raise ImageWriteError(f"cannot write into {folder} ({exc.strerror or exc})") from None
 
 
 def output_path(

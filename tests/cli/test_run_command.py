@@ -223,4 +223,5 @@ def test_viz_writes_the_requested_views_beside_the_result(tmp_path: Path) -> Non
     assert sorted(p.name for p in tmp_path.iterdir()) == [
         "p.png", "p_deblurred.compare.png", "p_deblurred.heatmap.png", "p_deblurred.png"]
     again = deblur("run", tmp_path, "--skip-existing", *TEST_MODEL)  # outputs are not taken as inputs
-    assert again.exit_code == 0 and "0 done, 1 skipped, 0 failed" in again.stdout
+    assert again.exit_code == 0 and "0 done, 4 skipped, 0 failed" in again.stdout
+    assert again.stdout.count(f"a result of {photo}") == 3

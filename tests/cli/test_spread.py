@@ -81,7 +81,7 @@ def test_device_lists_are_checked_before_any_worker_starts(tmp_path: Path) -> No
     assert split_devices(" cpu , cpu ") == ["cpu", "cpu"]
     _photos(tmp_path, 1)
     bad = deblur("run", tmp_path / "p0.png", "--device", "cpu,warp9", "-m", "saphnet-test")
-    assert bad.exit_code == 1 and "unknown device 'warp9'" in bad.stderr
+    assert bad.exit_code == 2 and "unknown device 'warp9'" in bad.output  # bad spelling is bad usage
     assert not (tmp_path / "p0_deblurred.png").exists()
 
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
 
 import pytest
 
 from deblur_cli.errors import ImageWriteError
-from deblur_cli.io import InputFile, find_inputs, output_path
+from deblur_cli.io import InputFile, check_output_folder, find_inputs, output_path
 
 
 def _touch(root: Path, *names: str) -> None:
@@ -18,9 +20,8 @@ def _touch(root: Path, *names: str) -> None:
 
 @pytest.fixture()
 def tree(tmp_path: Path) -> Path:
-    _touch(tmp_path, "a.png", "b.JPG", "c.tiff", "notes.txt", ".hidden.png", "a_deblurred.png",
-           "a_deblurred_heatmap.png",
-           "a_deblurred.compare.png", "sub/d.webp", "sub/deeper/e.bmp", ".git/f.png", "out/g.png")
+    _touch(tmp_path, "a.png", "b.JPG", "c.tiff", "notes.txt", ".hidden.png", "sub/d.webp", "sub/deeper/e.bmp",
+           ".git/f.png", "out/g.png")
     return tmp_path
 
 
@@ -43,10 +44,40 @@ def test_files_named_directly_are_kept_and_duplicates_dropped(tree: Path) -> Non
     assert found[0] == InputFile(tree / "notes.txt", Path("notes.txt"))
 
 
-def test_custom_skip_suffix(tree: Path) -> None:
-    _touch(tree, "h_sharp.png")
-    names = [f.relative.name for f in find_inputs([tree], skip_suffix="_sharp")]
-    assert "h_sharp.png" not in names and "a_deblurred.png" in names
+def test_names_alone_do_not_make_a_photo_an_output(tree: Path) -> None:
+    _touch(tree, "car_deblurred_v2.png", "a_deblurred.png")
+    names = [f.relative.name for f in find_inputs([tree])]
+    assert "car_deblurred_v2.png" in names and "a_deblurred.png" in names  # the run's plan tells them apart
+
+
+def test_folders_that_cannot_be_listed_are_reported(tree: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    real_scandir = os.scandir
+
+    def scandir(path):  # chmod 000 does not stop root, who runs CI here
+        if Path(path) == tree / "sub":
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    problems: list[tuple[Path, str]] = []
+    found = find_inputs([tree], recursive=True, exclude=[tree / "out"],
+                        on_error=lambda *p: problems.append(p))
+    assert [f.relative.as_posix() for f in found] == ["a.png", "b.JPG", "c.tiff"]
+    assert problems == [(tree / "sub", f"{tree / 'sub'}: cannot list the folder (Permission denied)")]
+
+
+def test_output_folder_check(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    check_output_folder(tmp_path / "new" / "deeper")  # missing folders are made later
+    (tmp_path / "file.png").write_bytes(b"")
+    with pytest.raises(ImageWriteError, match="file.png is a file, not a folder"):
+        check_output_folder(tmp_path / "file.png" / "sub")
+
+    def read_only(*args: object, **kwargs: object) -> None:
+        raise OSError(30, "Read-only file system")
+
+    monkeypatch.setattr(tempfile, "TemporaryFile", read_only)
+    with pytest.raises(ImageWriteError, match=r"cannot write into .* \(Read-only file system\)"):
+        check_output_folder(tmp_path)
 
 
 def test_output_beside_input_with_default_and_custom_suffix(tmp_path: Path) -> None:
