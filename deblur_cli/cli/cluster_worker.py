@@ -1,11 +1,12 @@
 """The Ray side of `deblur run --cluster`: one `PhotoDeblurrer` actor per GPU (or share of CPU cores), each
-restoring photos with the same `deblur_one` a local run uses. Nothing here imports Ray: the driver wraps
-these classes, so the module loads without the `ray` extra.
+restoring photos with the same `deblur_one` a local run uses. The driver wraps these classes for Ray, so
+the module loads without the `ray` extra.
 
 Ray retries the photos of a lost worker on another one. A retry may follow a worker that died after its
 result was renamed into place; the photo then counts as done and is not written a second time (outputs
-appear whole or not at all, so a file that is there is complete). A photo whose worker dies on every try is
-given up after `MAX_TRIES` and reported like any failed photo.
+appear whole or not at all, so a file that is there is complete), unless the worker died before writing
+the photo's views: then the photo is redone, its result replaced atomically by the same bytes. A photo
+whose worker dies on every try is given up after `MAX_TRIES` and reported like any failed photo.
 """
 
 from __future__ import annotations
@@ -96,8 +97,11 @@ class PhotoDeblurrer:
     def _restore(self, index: int, job: Job, stamp: str) -> str:
         if job.target is None:
             return f"{job.item.path}: no output planned"
-        if file_stamp(job.target) not in ("", stamp):
-            return ""  # an earlier try of this run wrote it before its worker was lost
+        output = self.output
+        if file_stamp(job.target) not in ("", stamp):  # an earlier try wrote it, then lost its worker
+            if all(path.exists() for path in job.outputs(self.views)):
+                return ""
+            output = replace(output, overwrite=True)  # its views are missing: redo them (same result)
         if self.load_error:
             return f"{job.item.path}: the worker could not load the model: {self.load_error}"
         import ray  # present wherever this actor runs
@@ -105,7 +109,7 @@ class PhotoDeblurrer:
         if ray.get(self.counter.begin.remote(index)) > MAX_TRIES:
             return f"{job.item.path}: its worker was lost on each of {MAX_TRIES} tries"
         try:
-            deblur_one(job, self.deblurrer, self.output, self.views)
+            deblur_one(job, self.deblurrer, output, self.views)
         except (DeblurError, ValueError, MemoryError, torch.cuda.OutOfMemoryError) as exc:
             return failure_reason(job.item.path, exc)
         _crash_if_asked(job.item.relative.as_posix())
