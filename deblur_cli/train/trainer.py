@@ -120,7 +120,7 @@ class TrainConfig:
         return cls(**data)
 
 
-RUNTIME_SETTINGS = ("frame_cache", "workers", "snapshot_every", "compile")
+RUNTIME_SETTINGS = ("frame_cache", "workers", "snapshot_every", "compile", "threads")
 """TrainConfig fields that change speed, not the recipe: a resumed run takes them from the new command."""
 
 
