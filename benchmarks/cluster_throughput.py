@@ -66,8 +66,10 @@ def main() -> None:
 
         def runner(name: str, command: list[str]) -> object:
             def run() -> None:
-                out = Path(tmp) / f"out{len(outputs)}-{len(in_run[name])}"
-                done = subprocess.run([*command, "-o", str(out)], capture_output=True, text=True, check=True)
+                out = Path(tempfile.mkdtemp(dir=tmp)) / "out"
+                done = subprocess.run([*command, "-o", str(out)], capture_output=True, text=True)
+                if done.returncode:
+                    raise RuntimeError(f"{name} failed (exit {done.returncode}):\n{done.stdout}{done.stderr}")
                 rate = re.search(r"([0-9.]+) photos/s", done.stdout)
                 if rate:
                     in_run[name].append(float(rate.group(1)))
