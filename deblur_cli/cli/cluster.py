@@ -71,6 +71,8 @@ def deblur_on_cluster(todo: list[Job], engine: EngineOptions, output: OutputOpti
     """
     try:
         import ray
+        import ray.data
+        import ray.exceptions
     except ImportError:
         term.error(f"--cluster needs Ray, the `ray` extra: {INSTALL_HINT}")
         return False
