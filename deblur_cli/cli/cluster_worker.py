@@ -2,7 +2,7 @@
 restoring photos with the same `deblur_one` a local run uses. The driver wraps these classes for Ray, so
 the module loads without the `ray` extra.
 
-Ray retries the photos of a lost worker on another one. A retry may follow a worker that died after its
+Ray replaces a lost worker and retries its photos. A retry may follow a worker that died after its
 result was renamed into place; the photo then counts as done and is not written a second time (outputs
 appear whole or not at all, so a file that is there is complete), unless the worker died before writing
 the photo's views: then the photo is redone, its result replaced atomically by the same bytes. A photo
@@ -79,8 +79,7 @@ class PhotoDeblurrer:
         self.counter = counter
         self.load_error = ""
         self.untrained = False
-        if engine.device == "cpu":
-            torch.set_num_threads(threads)
+        torch.set_num_threads(threads)  # the cores Ray reserved for this worker, no more
         try:
             self.deblurrer = engine.load()
             self.untrained = self.deblurrer.untrained
