@@ -1,9 +1,10 @@
-"""Photos per second of `deblur run` on this machine: a plain local run against `--cluster` with 1 and 2
-workers on a Ray cluster this script starts, over the same generated folder (docs/cluster.md).
+"""Photos per second of `deblur run` on this machine: a plain local run (torch's default threads, and one
+thread) against `--cluster` with 1 and 2 workers on a Ray cluster this script starts, over the same
+generated folder (docs/cluster.md).
 
 Each run is a fresh `deblur` process, timed from start to exit (so a cluster run pays for its workers'
 start, as a user would). Runs alternate round by round, each configuration going first in turn, so a change
-in machine load hits all three alike; medians are reported, with the rate the cluster runs print themselves
+in machine load hits all alike; medians are reported, with the rate the cluster runs print themselves
 (from asking for their workers to the last photo, without connecting). Each run's outputs are compared
 with the local run's: equal bytes need the same torch threads per process (2 workers on 2 cores run 1
 thread each, and a different thread count changes the last bits of some pixels).
@@ -60,6 +61,7 @@ def main() -> None:
         base = [sys.executable, "-m", "deblur_cli", "run", str(photos), "-m", args.preset]
         commands = {
             "local run": [*base, "--device", "cpu"],
+            "local run, 1 thread": [*base, "--device", "cpu", "--threads", "1"],
             "cluster, 1 worker": [*base, "--cluster", address, "--workers", "1"],
             "cluster, 2 workers": [*base, "--cluster", address, "--workers", "2"],
         }
