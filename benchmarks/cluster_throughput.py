@@ -82,12 +82,14 @@ def main() -> None:
 
         names = list(commands)
         times: dict[str, list[float]] = {name: [] for name in names}
-        for round_ in range(args.rounds):  # each configuration goes first in turn
-            order = names[round_ % len(names):] + names[:round_ % len(names)]
-            for name, seconds in alternate({n: runner(n, commands[n]) for n in order}, rounds=1,
-                                           warmup=0).items():
-                times[name] += seconds
-        ray.shutdown()
+        try:
+            for round_ in range(args.rounds):  # each configuration goes first in turn
+                order = names[round_ % len(names):] + names[:round_ % len(names)]
+                for name, seconds in alternate({n: runner(n, commands[n]) for n in order}, rounds=1,
+                                               warmup=0).items():
+                    times[name] += seconds
+        finally:
+            ray.shutdown()  # a failed run must not leave the cluster's processes behind
         same = {name: digests(out) == digests(outputs["local run"]) for name, out in outputs.items()}
 
     print(f"{machine_name()}; {args.photos} photos of {width}x{height}, {args.preset}, {args.rounds} rounds")
