@@ -76,7 +76,7 @@ PRETRAINED: dict[str, PretrainedRecord] = {
     ),
     "saphnet-b": PretrainedRecord(
         preset="saphnet-b",
-        sha256="ae714168641d85d1799294c6bb4c8610b6d44bbfc8294476428b27486ca44ab7",
+        sha256="fc579f3c2612ec930126847269a90dd4ba921e8f121a0755b8791a7727fe5155",
         license="other",  # stage 1 holds DMPHN's published weights, which carry no licence
     ),
     "saphnet-test": PretrainedRecord(preset="saphnet-test", license="mit"),
