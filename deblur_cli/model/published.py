@@ -9,8 +9,7 @@ import torch
 from torch import nn
 
 from .config import SAPHNetConfig
-from .descriptor import ModelDescriptor
-from .saphnet import SAPHNetOutput
+from .saphnet import SAPHNet, SAPHNetOutput
 
 
 class PublishedNetwork(nn.Module):
@@ -23,16 +22,8 @@ class PublishedNetwork(nn.Module):
         self.name = name
         self.config = SAPHNetConfig(backbone="dmphn", width=32, capm_scales=(), stages=1, budget=())
 
-    @property
-    def descriptor(self) -> ModelDescriptor:
-        """Padded as saphnet-b is (DMPHN needs sides divisible by 8; the cells of 16 make it 16)."""
-        return ModelDescriptor(
-            size_multiple=self.config.size_multiple,
-            min_size=1,
-            supports_half=True,
-            supports_bfloat16=True,
-            tiling_safe=True,
-        )
+    descriptor = SAPHNet.descriptor
+    """The same contract as saphnet-b's, read from `config` (sides padded to 16, halves supported)."""
 
     def resolve_budget(self, budget: float | Sequence[float] | None) -> tuple[float, ...]:
         """No refinement stages: every budget means the same, the whole network."""

@@ -18,8 +18,6 @@ from typer.testing import CliRunner, Result
 
 from deblur_cli.cli import app, with_default_command
 from deblur_cli.cli.cluster_worker import CRASH_HOOK
-from deblur_cli.model import create_model
-from deblur_cli.weights import save_pretrained
 
 
 def deblur(*args: object) -> Result:
@@ -55,19 +53,6 @@ def tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
     Image.fromarray(rng.integers(0, 256, (40, 48), dtype=np.uint8)).save(root / "sub" / "grey.png")
     (root / "sub" / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n truncated")
     return root
-
-
-@pytest.fixture(scope="module")
-def weights(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Tiny weights that change their input (an untrained network starts as the identity)."""
-    torch.manual_seed(0)
-    model = create_model("saphnet-test")
-    with torch.no_grad():
-        for param in model.parameters():
-            param.add_(torch.randn_like(param) * 0.02)
-    folder = tmp_path_factory.mktemp("weights")
-    save_pretrained(model, folder, preset="saphnet-test", dtype=torch.float32)
-    return folder
 
 
 @pytest.fixture(scope="module")

@@ -7,10 +7,7 @@ import errno
 import importlib
 import os
 import shutil
-import signal
 import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -58,20 +55,6 @@ def _errors(result: Result) -> list[str]:
     return [line for line in result.stderr.splitlines() if line.startswith("error:")]
 
 
-@contextmanager
-def _deadline(seconds: int) -> Iterator[None]:
-    def expired(signum: int, frame: object) -> None:
-        raise TimeoutError(f"still running after {seconds} s")
-
-    old = signal.signal(signal.SIGALRM, expired)
-    signal.alarm(seconds)
-    try:
-        yield
-    finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, old)
-
-
 # 1. Out of memory on the CPU
 
 
@@ -103,11 +86,11 @@ def test_cpu_out_of_memory_fails_that_photo_and_the_batch_goes_on(
 
 
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
-def test_a_fifo_with_an_image_extension_is_reported_not_waited_for(tmp_path: Path) -> None:
+def test_a_fifo_with_an_image_extension_is_reported_not_waited_for(tmp_path: Path, deadline) -> None:
     shots = tmp_path / "shots"
     _photo(shots / "a.png")
     os.mkfifo(shots / "b.png")
-    with _deadline(60):
+    with deadline(60):
         result = deblur("run", shots, "-o", tmp_path / "out", *TEST_MODEL)
     assert result.exit_code == 1 and _files(tmp_path / "out") == ["a.png"]
     assert "b.png: a FIFO, not a regular file" in result.stderr

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 from PIL import Image
 from typer.testing import CliRunner, Result
 
@@ -15,25 +14,10 @@ from deblur_cli.cli import app, with_default_command
 from deblur_cli.cli.spread import split_devices
 from deblur_cli.errors import DeblurError
 from deblur_cli.io import read_image
-from deblur_cli.model import create_model
-from deblur_cli.weights import save_pretrained
 
 
 def deblur(*args: object) -> Result:
     return CliRunner().invoke(app, with_default_command([str(a) for a in args]))
-
-
-@pytest.fixture(scope="module")
-def weights(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Tiny weights that change their input (an untrained network starts as the identity)."""
-    torch.manual_seed(0)
-    model = create_model("saphnet-test")
-    with torch.no_grad():
-        for param in model.parameters():
-            param.add_(torch.randn_like(param) * 0.02)
-    folder = tmp_path_factory.mktemp("weights")
-    save_pretrained(model, folder, preset="saphnet-test", dtype=torch.float32)
-    return folder
 
 
 def _photos(folder: Path, count: int) -> list[Path]:

@@ -5,10 +5,7 @@ from __future__ import annotations
 
 import functools
 import io
-import signal
 import warnings
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import cv2
@@ -82,29 +79,15 @@ def _mutate(data: bytes, rng: np.random.Generator) -> bytes:
     return bytes(out)
 
 
-@contextmanager
-def _deadline(seconds: int) -> Iterator[None]:
-    def expired(signum: int, frame: object) -> None:
-        raise TimeoutError(f"read_image still busy after {seconds} s")
-
-    old = signal.signal(signal.SIGALRM, expired)
-    signal.alarm(seconds)
-    try:
-        yield
-    finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, old)
-
-
 @pytest.mark.parametrize("name", sorted(_seeds()))
-def test_mutated_files_are_read_or_refused_with_our_error(tmp_path: Path, name: str) -> None:
+def test_mutated_files_are_read_or_refused_with_our_error(tmp_path: Path, name: str, deadline) -> None:
     seed = _seeds()[name]
     rng = np.random.default_rng([SEED, sum(name.encode())])
     outcomes = {"read": 0, "refused": 0}
     for index in range(MUTANTS_PER_SEED):
         path = tmp_path / f"{index}{Path(name).suffix}"
         path.write_bytes(_mutate(seed, rng))
-        with _deadline(SECONDS_PER_FILE), warnings.catch_warnings():
+        with deadline(SECONDS_PER_FILE), warnings.catch_warnings():
             warnings.simplefilter("error")  # a decoder's raw warning must not reach the user either
             try:
                 data = read_image(path)

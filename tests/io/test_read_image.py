@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import os
-import signal
 import warnings
 from pathlib import Path
 
@@ -156,27 +155,10 @@ def test_unsupported_mode_and_format(tmp_path: Path) -> None:
         read_image(tmp_path / "g.gif")
 
 
-def _within(seconds: int):
-    """A context in which a blocking call fails the test (SIGALRM) instead of hanging it."""
-    def timeout(signum: int, frame: object) -> None:
-        raise TimeoutError(f"still blocked after {seconds} s")
-
-    class Guard:
-        def __enter__(self) -> None:
-            self.old = signal.signal(signal.SIGALRM, timeout)
-            signal.alarm(seconds)
-
-        def __exit__(self, *exc: object) -> None:
-            signal.alarm(0)
-            signal.signal(signal.SIGALRM, self.old)
-
-    return Guard()
-
-
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
-def test_a_fifo_is_refused_without_blocking(tmp_path: Path) -> None:
+def test_a_fifo_is_refused_without_blocking(tmp_path: Path, deadline) -> None:
     os.mkfifo(tmp_path / "b.png")
-    with _within(5), pytest.raises(ImageReadError, match="FIFO, not a regular file"):
+    with deadline(5), pytest.raises(ImageReadError, match="FIFO, not a regular file"):
         read_image(tmp_path / "b.png")
 
 
