@@ -162,8 +162,9 @@ def train(
     ] = False,
     teacher: Annotated[
         Path | None,
-        typer.Option(exists=True, dir_okay=False,
-                     help="Stack(4)-DMPHN safetensors (the authors' keys): its output is a second target."),
+        typer.Option(exists=True,
+                     help="Stack(4)-DMPHN safetensors (the authors' keys) or a SAPHNet weights folder "
+                          "(e.g. weights/saphnet-b, distilling saphnet-s): its output is a second target."),
     ] = None,
     teacher_weight: Annotated[float, typer.Option(min=0.0, help="Weight of the teacher's target.")] = 0.5,
     backbone_lr_scale: Annotated[
@@ -272,8 +273,9 @@ def train(
             trainer.load_checkpoint(state)
             term.say(f"resumed {out} at step {trainer.step}")
         elif init is not None:
-            trainer.init_weights(init)
-            term.say(f"started from the weights of {init}")
+            how = trainer.init_weights(init)
+            cut = " (cut down to this preset's widths)" if how == "shrunk" else ""
+            term.say(f"started from the weights of {init}{cut}")
         with term.logging():
             trainer.run(until=until, time_limit=time_limit)
         if export is not None:

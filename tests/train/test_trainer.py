@@ -241,5 +241,39 @@ def test_teacher_output_is_a_second_target(photos, tmp_path):
                         tmp_path / "synthetic", device="cpu")
     assert "distil" not in synthetic.train_step()  # camera shake + noise: the GoPro teacher is not a target
     (tmp_path / "bad.safetensors").write_bytes(b"not weights")
-    with pytest.raises(ValueError, match=r"not Stack\(k\)-DMPHN or DMPHN weights"):
+    with pytest.raises(ValueError, match=r"not a SAPHNet weights folder or Stack\(k\)-DMPHN / DMPHN weights"):
         Trainer(_config(photos, teacher=str(tmp_path / "bad.safetensors")), tmp_path / "r2", device="cpu")
+
+
+DMPHN_TINY = {"backbone": "dmphn", "width": 8, "blocks": 1, "capm_scales": [], "cross_attention": False,
+              "stages": 2, "budget": [0.25]}
+
+
+def test_a_wider_dmphn_network_is_cut_down_to_start_a_student(photos, tmp_path):
+    wide = Trainer(_config(photos, overrides={**DMPHN_TINY, "width": 16, "blocks": 2}), tmp_path / "a",
+                   device="cpu")
+    wide.export(tmp_path / "wide")
+    student = Trainer(_config(photos, overrides=DMPHN_TINY), tmp_path / "b", device="cpu")
+    assert student.init_weights(tmp_path / "wide") == "shrunk"
+    embed = student.model.hierarchy.encoders[0].embed.weight
+    assert torch.equal(embed, student.ema.hierarchy.encoders[0].embed.weight)
+    teacher_rows = wide.ema.hierarchy.encoders[0].embed.weight.half().float()
+    assert all(any(torch.allclose(row, t) for t in teacher_rows) for row in embed)  # kept, not made up
+    same = Trainer(_config(photos, overrides=DMPHN_TINY), tmp_path / "c", device="cpu")
+    student.export(tmp_path / "same")
+    assert same.init_weights(tmp_path / "same") == "loaded"
+
+
+def test_a_saphnet_weights_folder_teaches(photos, tmp_path):
+    teacher = Trainer(_config(photos, overrides=DMPHN_TINY), tmp_path / "t", device="cpu")
+    teacher.export(tmp_path / "teacher")
+    pairs = tmp_path / "pairs"
+    for side in ("blur", "sharp"):
+        (pairs / side).mkdir(parents=True)
+        for photo in sorted(photos.glob("*.png")):
+            (pairs / side / photo.name).write_bytes(photo.read_bytes())
+    taught = Trainer(_config(photos, sharp_dirs=[], pair_dirs=[str(pairs)], mix=(0.0, 0.0, 1.0),
+                             teacher=str(tmp_path / "teacher"), teacher_weight=1.0),
+                     tmp_path / "run", device="cpu")
+    record = taught.train_step()
+    assert record["distil"] > 0 and math.isfinite(record["loss"])
