@@ -268,7 +268,9 @@ def bench(
     source = memory_source(device)
     sync = (lambda: torch.cuda.synchronize(device)) if device.type == "cuda" else None
     if reference is not None:
-        reference = reference.to(device=device, dtype=deblurrer.dtype).eval()
+        # In the engine's memory layout (channels_last where it pays): compare networks, not layouts.
+        layout = deblurrer.memory_format
+        reference = reference.to(device=device, dtype=deblurrer.dtype, memory_format=layout).eval()
     results = []
     for width, height in sorted(sizes, key=lambda s: (s[0] * s[1], s)):
         img = random_image(width, height)
@@ -279,7 +281,7 @@ def bench(
 
         runs: dict[str, Callable[[], object]] = {"ours": ours}
         if reference is not None:
-            runs["reference"] = _reference_run(reference, img, device, deblurrer.dtype)
+            runs["reference"] = _reference_run(reference, img, device, deblurrer.dtype, layout)
         logger.info("benchmarking %dx%d", width, height)
         baseline = _current_bytes(source, device)
         _reset_peak(source, device)
@@ -307,7 +309,8 @@ def bench(
 
 
 def _reference_run(
-    reference: nn.Module, img: np.ndarray, device: torch.device, dtype: torch.dtype
+    reference: nn.Module, img: np.ndarray, device: torch.device, dtype: torch.dtype,
+    memory_format: torch.memory_format,
 ) -> Callable[[], None]:
     """The reference's restore: the same conversions as ours (uint8 -> tensor -> uint8), the whole image."""
     multiple = getattr(reference, "size_multiple", 8)
@@ -318,7 +321,7 @@ def _reference_run(
         with torch.inference_mode():
             x = torch.from_numpy(img).permute(2, 0, 1)[None].to(device, dtype) / 255.0
             x = torch.nn.functional.pad(x, [0, pad_w, 0, pad_h], mode="replicate")
-            y = reference(x)[..., :height, :width]
+            y = reference(x.contiguous(memory_format=memory_format))[..., :height, :width]
             (y.clamp(0, 1) * 255.0).round().to(torch.uint8)[0].permute(1, 2, 0).cpu().numpy()
 
     return run

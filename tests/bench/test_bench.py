@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+import torch
 
 from deblur_cli.bench import alternate, bench, load_reference, parse_sizes
 from deblur_cli.engine import Deblurrer
@@ -59,6 +60,25 @@ def test_bench_with_reference_times_both_networks() -> None:
     assert size.reference_ratio is not None and size.reference_ratio > 0
     assert report.reference == "dmphn" and report.reference_parameters == 5_424_393
     assert size.to_dict()["reference_ratio"] == pytest.approx(size.reference_ratio)
+
+
+def test_the_reference_runs_in_the_engines_memory_layout() -> None:
+    layouts: list[bool] = []
+
+    class Recording(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.conv = torch.nn.Conv2d(3, 3, 3, padding=1)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            layouts.append(x.is_contiguous(memory_format=torch.channels_last))
+            layouts.append(self.conv.weight.is_contiguous(memory_format=torch.channels_last))
+            return self.conv(x)
+
+    deblurrer = Deblurrer(create_model("saphnet-test"), device="cpu")
+    assert deblurrer.memory_format == torch.channels_last
+    bench(deblurrer, [(40, 40)], repeats=1, warmup=0, reference=Recording())
+    assert layouts and all(layouts)  # NCHW would time DMPHN's layout reorders, not DMPHN
 
 
 def test_unknown_reference_is_an_error() -> None:
