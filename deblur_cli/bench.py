@@ -29,6 +29,7 @@ import torch
 from torch import nn
 
 from .engine import Deblurrer
+from .model.descriptor import Budget
 from .model.dmphn import DMPHN124
 
 logger = logging.getLogger(__name__)
@@ -327,7 +328,7 @@ def _reference_run(
     return run
 
 
-def _plain_budget(budget: float | Sequence[float] | None) -> float | list[float] | None:
+def _plain_budget(budget: Budget) -> float | list[float] | None:
     if budget is None or isinstance(budget, float | int):
         return budget
     return [float(b) for b in budget]

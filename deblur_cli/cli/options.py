@@ -4,22 +4,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import TYPE_CHECKING, Annotated
 
 import torch
 import typer
 
 from ..engine import Deblurrer
-from ..engine.devices import is_device_name
+from ..engine.devices import Precision, is_device_name
 from ..errors import DeblurError
 from ..model import DEFAULT_PRESET, list_presets
 from .console import Terminal
 
 if TYPE_CHECKING:
     from torch import nn
-
-Precision = Literal["auto", "fp32", "fp16", "bf16"]
-
 
 def _check_model(value: str) -> str:
     if value not in list_presets(include_test=True):
@@ -102,7 +99,7 @@ class EngineOptions:
     def wrap(self, network: nn.Module) -> Deblurrer:
         """An engine with these settings around a network already loaded (e.g. a published one)."""
         return Deblurrer(
-            network,  # type: ignore[arg-type]  # any module with SAPHNet's inference interface
+            network,
             device=self.device,
             precision=self.precision,
             tile=self.tile if self.tile == "auto" else int(self.tile),

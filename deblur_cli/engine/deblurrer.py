@@ -1,18 +1,20 @@
-"""`Deblurrer`: the one inference path (CLI, benchmarks, evaluation): device, precision, padding, tiling."""
+"""`Deblurrer`: the one inference path (CLI, benchmarks, evaluation): device, precision, padding, tiling.
+
+It knows a network only by its `ModelDescriptor`: what it pads to, the precisions it runs, how much memory a
+tile takes, and the call that runs it."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Collection
 from typing import Literal
 
 import numpy as np
 import torch
+from torch import nn
 
 from ..errors import DeviceError, ImageSizeError, NumericalError
-from ..model import DEFAULT_PRESET, SAPHNet, SAPHNetOutput
-from ..model.saphnet import pad_to_multiple
+from ..model.descriptor import Budget, ModelDescriptor, pad_to_multiple
 from .convert import check_image, color_channels, from_network, to_network
 from .devices import (
     DTYPES,
@@ -22,12 +24,12 @@ from .devices import (
     resolve_device,
     resolve_precision,
 )
-from .sizing import auto_tile, network_bytes_per_pixel
+from .maps import Maps, map_layers, whole_image_maps
+from .sizing import auto_tile
 from .tiling import Layers, Progress, TileFn, stitch_with_retry
 
 logger = logging.getLogger(__name__)
 
-Budget = float | Sequence[float] | None
 Tile = Literal["auto"] | int
 
 MIN_TILE = 64
@@ -45,30 +47,9 @@ HOST_FREE_SHARE = 0.5
 """Share of available RAM, after the result canvases, an automatic tile may plan to use on CPU/MPS."""
 
 
-@dataclass
-class Maps:
-    """What the network did where, stitched over tiles, at the model's resolution for the whole image.
-
-    A map at scale s has ceil(H / s) x ceil(W / s) pixels, pixel (i, j) covering image pixels
-    [i s, (i + 1) s) x [j s, (j + 1) s): only cells that touch the image are kept, never padding.
-    """
-
-    difficulty: np.ndarray
-    """(S - 1, ceil(H / cell), ceil(W / cell)) float32: each refinement stage's P_s, blended over tiles."""
-    chosen: np.ndarray
-    """Same shape, bool: cells a stage refined (the blended 0/1 choice of the covering tiles >= 0.5)."""
-    attention: dict[str, np.ndarray]
-    """name -> (M, h, w) float32, each map renormalised to sum to 1 over the image."""
-    offsets: dict[str, np.ndarray]
-    """name -> (2 k^2, h, w) float32: (dy, dx) per filter tap, in pixels of that map."""
-    cell: int
-    """Image pixels per side of a sampling cell."""
-    scale: dict[str, int] = field(default_factory=dict)
-    """Image pixels per map pixel, for every name in `attention` and `offsets`."""
-
-
 class Deblurrer:
-    """Restores images with a SAPHNet: converts pixels, runs overlapping tiles on the device, blends them.
+    """Restores images with a network that has a `descriptor` (SAPHNet, a published network): converts
+    pixels, runs overlapping tiles on the device, blends them.
 
     Holds only the model and settings, never an image, so one Deblurrer can restore many images (from
     several threads too). The model is moved to the device and precision and put in eval mode in place.
@@ -76,7 +57,7 @@ class Deblurrer:
 
     def __init__(
         self,
-        model: SAPHNet,
+        model: nn.Module,
         *,
         device: str | torch.device = "auto",
         precision: Precision = "auto",
@@ -85,25 +66,27 @@ class Deblurrer:
         budget: Budget = None,
         untrained: bool = False,
     ) -> None:
-        multiple = model.descriptor.size_multiple
+        descriptor: ModelDescriptor = model.descriptor
+        multiple = descriptor.size_multiple
         if tile != "auto" and (isinstance(tile, bool) or not isinstance(tile, int) or tile < 0):
             raise ValueError(f"tile must be 'auto', 0 (no tiling) or a size in pixels, got {tile!r}")
         if isinstance(tile_overlap, bool) or not isinstance(tile_overlap, int) or tile_overlap < 0:
             raise ValueError(f"tile_overlap must be a number of pixels >= 0, got {tile_overlap!r}")
-        model.resolve_budget(budget)
+        self.descriptor = descriptor
+        self.fractions = descriptor.resolve_budget(budget)
         self.device = resolve_device(device)
-        self.precision = resolve_precision(precision, self.device, model.descriptor)
+        self.precision = resolve_precision(precision, self.device, descriptor)
         self.dtype = DTYPES[self.precision]
         self.tile: Tile = tile if tile in ("auto", 0) else max(multiple, tile // multiple * multiple)
         self.tile_overlap = tile_overlap
-        self.budget = budget
+        self.budget = budget  # as given, for reports; every tile runs with `fractions`
         self.untrained = untrained
         # channels_last: oneDNN (CPU) and cuDNN run NHWC convolutions without per-call layout reorders, and
         # the network's attention reads NHWC as free pixel-major views (measured on CPU: docs/performance.md).
         nhwc = self.device.type in ("cpu", "cuda")
         self.memory_format = torch.channels_last if nhwc else torch.contiguous_format
         self.model = model.to(device=self.device, memory_format=self.memory_format)
-        self.model = self.model.to_inference_dtype(self.dtype).eval()
+        self.model = descriptor.to_dtype(self.model, self.dtype).eval()
         if self.dtype != torch.float32 and self.device.type != "cuda":
             self._probe()
         if untrained:
@@ -112,7 +95,7 @@ class Deblurrer:
     @classmethod
     def from_pretrained(
         cls,
-        model: str = DEFAULT_PRESET,
+        model: str | None = None,
         *,
         weights: str | None = None,
         device: str | torch.device = "auto",
@@ -123,8 +106,9 @@ class Deblurrer:
         revision: str | None = None,
         offline: bool | None = None,
     ) -> Deblurrer:
-        """A Deblurrer for a preset's weights (or `weights`: a folder, file or hub repo id), resolved
-        by `deblur_cli.weights.load_model`; falls back to an untrained network (see `.untrained`).
+        """A Deblurrer for a preset's weights (None: the default preset's; or `weights`: a folder, file or
+        hub repo id), resolved by `deblur_cli.weights.load_model`; falls back to an untrained network (see
+        `.untrained`).
 
         Raises:
             ValueError: an unknown preset or an option out of range.
@@ -160,27 +144,7 @@ class Deblurrer:
         photos take memory.
         """
         canvases = self._run(img, progress, record=True, map_names=map_names)
-        cell = self.model.config.cell
-        grid = (-(-img.shape[0] // cell), -(-img.shape[1] // cell))
-        empty = np.zeros((0, *grid), dtype=np.float32)
-        attention, offsets, scale = {}, {}, {}
-        for key, (s, data) in canvases.items():
-            kind, _, name = key.partition(":")
-            if kind == "attention":
-                data /= np.maximum(data.sum(axis=(1, 2), keepdims=True), np.finfo(np.float32).tiny)
-                attention[name] = data
-            elif kind == "offsets":
-                offsets[name] = data
-            if name:
-                scale[name] = s
-        maps = Maps(
-            difficulty=canvases["difficulty"][1] if "difficulty" in canvases else empty,
-            chosen=canvases["chosen"][1] >= 0.5 if "chosen" in canvases else empty.astype(bool),
-            attention=attention,
-            offsets=offsets,
-            cell=cell,
-            scale=scale,
-        )
+        maps = whole_image_maps(canvases, img.shape[0], img.shape[1], self.descriptor.cell)
         return from_network(canvases["image"][1], img), maps
 
     def _run(
@@ -188,7 +152,7 @@ class Deblurrer:
     ) -> Layers:
         check_image(img)
         height, width = img.shape[:2]
-        descriptor = self.model.descriptor
+        descriptor = self.descriptor
         if height == 0 or width == 0 or min(height, width) < descriptor.min_size:
             raise ImageSizeError(f"image of {width}x{height} pixels is too small: each side needs at least "
                                  f"{max(descriptor.min_size, 1)} pixels")
@@ -207,16 +171,15 @@ class Deblurrer:
 
     def _tile_fn(self, img: np.ndarray, *, record: bool, map_names: Collection[str] | None) -> TileFn:
         """The per-tile callable: convert the patch, pad it to the size multiple, run, crop back."""
-        multiple = self.model.descriptor.size_multiple
-        cell = self.model.config.cell
+        descriptor = self.descriptor
         gray = color_channels(img) == 1
 
         def run(box: tuple[int, int, int, int]) -> Layers:
             y0, y1, x0, x1 = box
             h, w = y1 - y0, x1 - x0
             x = torch.from_numpy(to_network(img[y0:y1, x0:x1]))[None].to(self.device, self.dtype)
-            x = pad_to_multiple(x, multiple).contiguous(memory_format=self.memory_format)
-            out = self.model(x, record=record, budget=self.budget)
+            x = pad_to_multiple(x, descriptor.size_multiple).contiguous(memory_format=self.memory_format)
+            out = descriptor.run(self.model, x, self.fractions, record)
             image = out.image[0, :, :h, :w].float()
             if not torch.isfinite(image).all():
                 raise NumericalError(f"the network gave NaN or infinite values in tile {box} (damaged "
@@ -225,23 +188,26 @@ class Deblurrer:
                 image = image.clamp(0.0, 1.0).mean(dim=0, keepdim=True)
             layers = {"image": (1, image.cpu().numpy())}
             if record:
-                layers.update(_map_layers(out, h, w, cell, map_names))
+                layers.update(map_layers(out, h, w, descriptor.cell, map_names))
             return layers
 
         return run
 
     def _tile_size(self, result_bytes: int) -> int:
-        """The tile side to start with: as set, or from the memory free where tiles run."""
+        """The tile side to start with: as set; the whole image (0) for a network that is not tiling-safe;
+        else from the memory free where tiles run, or the device's cap when the network's need is unknown."""
+        descriptor = self.descriptor
         if self.tile != "auto":
             return self.tile
-        per_pixel = network_bytes_per_pixel(self.model.config, self.dtype)
-        multiple = self.model.descriptor.size_multiple
+        if not descriptor.tiling_safe:
+            return 0
         if self.device.type == "cuda":
-            return auto_tile(CUDA_FREE_SHARE * device_free_bytes(self.device), per_pixel,
-                             multiple=multiple, cap=CUDA_TILE_CAP)
-        free = HOST_FREE_SHARE * (device_free_bytes(self.device) - result_bytes)
-        cap = CPU_TILE_CAP if self.device.type == "cpu" else MPS_TILE_CAP
-        return auto_tile(free, per_pixel, multiple=multiple, cap=cap)
+            free, cap = CUDA_FREE_SHARE * device_free_bytes(self.device), CUDA_TILE_CAP
+        else:
+            free = HOST_FREE_SHARE * (device_free_bytes(self.device) - result_bytes)
+            cap = CPU_TILE_CAP if self.device.type == "cpu" else MPS_TILE_CAP
+        per_pixel = descriptor.bytes_per_pixel(self.dtype) if descriptor.bytes_per_pixel else 0
+        return auto_tile(free, per_pixel, multiple=descriptor.size_multiple, cap=cap)
 
     @staticmethod
     def _reserve_host(need: int, width: int, height: int) -> None:
@@ -253,34 +219,13 @@ class Deblurrer:
 
     def _probe(self) -> None:
         """Run a tiny input once, so a precision this device or torch build cannot run fails here, clearly."""
-        m = self.model.descriptor.size_multiple
+        m = self.descriptor.size_multiple
         try:
             with torch.inference_mode():
-                self.model(torch.zeros(1, 3, m, m, device=self.device, dtype=self.dtype))
+                x = torch.zeros(1, 3, m, m, device=self.device, dtype=self.dtype)
+                self.descriptor.run(self.model, x, self.fractions, False)
         except (RuntimeError, NotImplementedError) as err:
             reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
             raise DeviceError(f"{self.precision} does not run on {self.device} with this torch build "
                               f"({reason})") from err
 
-
-def _map_layers(
-    out: SAPHNetOutput, h: int, w: int, cell: int, map_names: Collection[str] | None
-) -> Layers:
-    """A tile's maps as stitchable layers, cropped to the cells/pixels that touch the tile's own box."""
-    padded_h, padded_w = out.image.shape[-2:]
-    layers: Layers = {}
-    if out.difficulty:
-        rows, cols = -(-h // cell), -(-w // cell)
-        for key, grids in (("difficulty", out.difficulty), ("chosen", out.chosen)):
-            layers[key] = (cell, torch.cat([g[0] for g in grids]).float()[:, :rows, :cols].cpu().numpy())
-    for kind, maps in (("attention", out.attention), ("offsets", out.offsets)):
-        for name, data in maps.items():
-            if map_names is not None and name not in map_names:
-                continue
-            scale = padded_h // data.shape[-2]
-            if (scale * data.shape[-2], scale * data.shape[-1]) != (padded_h, padded_w):
-                raise ValueError(f"map {name!r} of shape {tuple(data.shape)} is not the tile "
-                                 f"({padded_h}x{padded_w}) at an integer scale")
-            crop = data[0, :, : -(-h // scale), : -(-w // scale)]
-            layers[f"{kind}:{name}"] = (scale, crop.float().cpu().numpy())
-    return layers

@@ -11,7 +11,7 @@ from typing import Literal
 import torch
 
 from ..errors import DeviceError
-from ..model import ModelDescriptor
+from ..model.descriptor import ModelDescriptor
 
 logger = logging.getLogger(__name__)
 

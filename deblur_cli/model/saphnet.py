@@ -3,41 +3,31 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import partial
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from .cells import CellGrid, gather_cells, scatter_cells
 from .config import SAPHNetConfig
-from .descriptor import ModelDescriptor
+from .descriptor import Budget, ModelDescriptor, ModelOutput, pad_to_multiple
+from .memory import network_bytes_per_pixel
 from .patch_hierarchy import PatchHierarchy
 from .recorder import Recorder
 from .refiner import PatchRefiner
 from .sampling_policy import SamplingPolicy, Selection, choose_cells
 
-Budget = float | Sequence[float] | None
 
+@dataclass(kw_only=True)
+class SAPHNetOutput(ModelOutput):
+    """What one forward pass produced: the engine's `ModelOutput` (`difficulty` is the policy's P_s, ones
+    when sampling is off; maps are recorded with record=True) and what training reads. Maps are on the cell
+    grid of the input padded (bottom/right) to the size multiple; cell (i, j) covers pixels
+    [i c, (i + 1) c) x [j c, (j + 1) c) of the input."""
 
-@dataclass
-class SAPHNetOutput:
-    """What one forward pass produced. Maps are on the cell grid of the input padded (bottom/right) to
-    the size multiple; cell (i, j) covers pixels [i c, (i + 1) c) x [j c, (j + 1) c) of the input."""
-
-    image: torch.Tensor
-    """Last stage, N x 3 x H x W (not clamped)."""
     stages: list[torch.Tensor]
-    """Every stage's image, first to last."""
-    difficulty: list[torch.Tensor] = field(default_factory=list)
-    """Per refinement stage: N x 1 x h x w, the policy's P_s in [0, 1] (ones when sampling is off)."""
-    chosen: list[torch.Tensor] = field(default_factory=list)
-    """Per refinement stage: N x 1 x h x w bool, the cells that stage refined."""
-    attention: dict[str, torch.Tensor] = field(default_factory=dict)
-    """Recorded attention maps, name -> N x M x h x w, each map a softmax over pixels (record=True)."""
-    offsets: dict[str, torch.Tensor] = field(default_factory=dict)
-    """Recorded filter offsets, name -> N x 2k^2 x h x w, in pixels of that map (record=True)."""
+    """Every stage's image, first to last (`image` is the last)."""
     cells: list[torch.Tensor] = field(default_factory=list)
     """Per refinement stage: N x K chosen cell numbers (raster order)."""
     log_probs: list[torch.Tensor] = field(default_factory=list)
@@ -67,13 +57,20 @@ class SAPHNet(nn.Module):
 
     @property
     def descriptor(self) -> ModelDescriptor:
-        """Size multiple, minimum size, precisions and tiling safety."""
+        """How the engine runs it: padded to the size multiple, in any precision (the policies stay in
+        float32), on blended tiles (global attention sees one tile), sized by `network_bytes_per_pixel`."""
+        cfg = self.config
         return ModelDescriptor(
-            size_multiple=self.config.size_multiple,
+            size_multiple=cfg.size_multiple,
             min_size=1,
             supports_half=True,
             supports_bfloat16=True,
             tiling_safe=True,
+            cell=cfg.cell,
+            default_budget=cfg.budget,
+            bytes_per_pixel=partial(network_bytes_per_pixel, cfg),
+            run=SAPHNet.run,
+            to_dtype=SAPHNet.to_inference_dtype,
         )
 
     def backbone_parameters(self) -> list[nn.Parameter]:
@@ -93,21 +90,8 @@ class SAPHNet(nn.Module):
         return self
 
     def resolve_budget(self, budget: Budget) -> tuple[float, ...]:
-        """One fraction per refinement stage. A single number sets the first stage's fraction and scales
-        the later ones in the preset's proportions; None keeps the preset's budget."""
-        default = self.config.budget
-        if budget is None:
-            return default
-        if isinstance(budget, int | float):
-            if not default:
-                return ()
-            scale = float(budget) / default[0] if default[0] else 0.0
-            fractions = tuple(min(1.0, float(budget) if i == 0 else d * scale) for i, d in enumerate(default))
-        else:
-            fractions = tuple(float(b) for b in budget)
-        if len(fractions) != len(default) or any(not 0.0 <= f <= 1.0 for f in fractions):
-            raise ValueError(f"budget needs {len(default)} fractions in [0, 1], got {budget!r}")
-        return fractions
+        """One fraction per refinement stage, from the preset's budget (`ModelDescriptor.resolve_budget`)."""
+        return self.descriptor.resolve_budget(budget)
 
     def forward(
         self,
@@ -116,21 +100,35 @@ class SAPHNet(nn.Module):
         budget: Budget = None,
         selection: Selection = "policy",
     ) -> SAPHNetOutput:
-        """Restore N x 3 x H x W images in [0, 1]; any H, W (padded internally and cropped back).
+        """Restore N x 3 x H x W images in [0, 1] of any H, W: padded to the size multiple, `run`, and the
+        images cropped back (maps stay on the padded grid).
 
         In training mode cells are sampled from the policy (or uniformly with selection="random");
         in eval mode the top-K cells are taken, so the output is deterministic.
         """
-        if x.dim() != 4 or x.shape[1] != 3:
-            raise ValueError(f"expected an N x 3 x H x W tensor, got shape {tuple(x.shape)}")
-        fractions = self.resolve_budget(budget)
+        _check_batch(x)
         h, w = x.shape[-2:]
-        blurred = pad_to_multiple(x, self.config.size_multiple)
+        out = self.run(pad_to_multiple(x, self.config.size_multiple), self.resolve_budget(budget), record,
+                       selection)
+        out.stages = [stage[..., :h, :w] for stage in out.stages]
+        out.image = out.stages[-1]
+        return out
+
+    def run(
+        self,
+        x: torch.Tensor,
+        fractions: tuple[float, ...],
+        record: bool = False,
+        selection: Selection = "policy",
+    ) -> SAPHNetOutput:
+        """`forward` on a batch already padded to the size multiple, with the budget already resolved: the
+        engine's entry (its descriptor's `run`), which pads each tile and resolves the budget once."""
+        _check_batch(x, self.config.size_multiple)
         recorder = Recorder() if record else None
 
-        image, features = self.hierarchy(blurred, recorder)
+        image, features = self.hierarchy(x, recorder)
         out = SAPHNetOutput(image=image, stages=[image])
-        grid = CellGrid(blurred.shape[-2], blurred.shape[-1], self.config.cell, self.config.halo)
+        grid = CellGrid(x.shape[-2], x.shape[-1], self.config.cell, self.config.halo)
         n = x.shape[0]
         for s, refiner in enumerate(self.refiners):
             if self.config.sampling:
@@ -140,7 +138,7 @@ class SAPHNet(nn.Module):
                 # leave DistributedDataParallel waiting for its gradients.
                 learns = self.training and k > 0
                 with torch.set_grad_enabled(torch.is_grad_enabled() and learns):
-                    logits = self.policies[s](blurred, image, features)
+                    logits = self.policies[s](x, image, features)
                 cells, log_probs = choose_cells(logits, k, sample=self.training, selection=selection)
                 difficulty = torch.sigmoid(logits.detach().float())
                 out.logits.append(logits)
@@ -149,15 +147,14 @@ class SAPHNet(nn.Module):
                 log_probs = torch.zeros(cells.shape, device=x.device)
                 difficulty = torch.ones(n, 1, grid.rows, grid.cols, device=x.device)
             if cells.shape[1]:
-                image, features = self._refine(refiner, blurred, image, features, cells, grid)
+                image, features = self._refine(refiner, x, image, features, cells, grid)
             out.stages.append(image)
             out.difficulty.append(difficulty)
             out.chosen.append(grid.chosen_mask(cells))
             out.cells.append(cells)
             out.log_probs.append(log_probs)
 
-        out.stages = [stage[..., :h, :w] for stage in out.stages]
-        out.image = out.stages[-1]
+        out.image = image
         if recorder is not None:
             out.attention, out.offsets = recorder.attention, recorder.offsets
         return out
@@ -180,11 +177,9 @@ class SAPHNet(nn.Module):
         )
 
 
-def pad_to_multiple(x: torch.Tensor, multiple: int) -> torch.Tensor:
-    """Pad bottom/right to a multiple, by reflection where the image is large enough, else by replication."""
-    h, w = x.shape[-2:]
-    ph, pw = (-h) % multiple, (-w) % multiple
-    if not (ph or pw):
-        return x
-    mode = "reflect" if ph < h and pw < w else "replicate"
-    return F.pad(x, [0, pw, 0, ph], mode=mode)
+def _check_batch(x: torch.Tensor, multiple: int = 1) -> None:
+    """ValueError unless `x` is N x 3 x H x W with sides that are multiples of `multiple`."""
+    if x.dim() != 4 or x.shape[1] != 3:
+        raise ValueError(f"expected an N x 3 x H x W tensor, got shape {tuple(x.shape)}")
+    if x.shape[-2] % multiple or x.shape[-1] % multiple:
+        raise ValueError(f"sides of {tuple(x.shape[-2:])} are not multiples of {multiple}; pad them first")

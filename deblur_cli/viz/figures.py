@@ -7,6 +7,7 @@ the drawn size from the network's own grids (cells: nearest, maps: bilinear), ne
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
@@ -14,7 +15,6 @@ import numpy as np
 from . import canvas as cv
 from .colormaps import apply_colormap
 from .maps import (
-    Maps,
     cells_on_display,
     display_size,
     hardest_cell,
@@ -24,6 +24,9 @@ from .maps import (
     resolve_name,
     stage_index,
 )
+
+if TYPE_CHECKING:
+    from ..engine.maps import Maps
 
 MAX_SIDE = 2048
 """Longest side, in pixels, a photo is drawn at in a figure."""

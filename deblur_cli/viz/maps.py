@@ -3,32 +3,13 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
-from typing import Protocol
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
 
-
-class Maps(Protocol):
-    """The maps one restoration recorded, as `Deblurrer.restore_with_maps` returns them (engine's `Maps`).
-
-    Cell (i, j) of `difficulty` / `chosen` covers photo pixels [i*cell, (i+1)*cell) x [j*cell, (j+1)*cell);
-    the grid covers the photo padded bottom/right. Index 0 of the first axis is refinement stage 2.
-    """
-
-    difficulty: np.ndarray
-    """(S-1, h, w) float32 probabilities in [0, 1]: the policy's P_s for stages s = 2..S."""
-    chosen: np.ndarray
-    """(S-1, h, w) bool: the cells stage s refined."""
-    attention: Mapping[str, np.ndarray]
-    """CAPM / cross-attention name -> (M, h, w) attention maps, each a softmax over its pixels."""
-    offsets: Mapping[str, np.ndarray]
-    """Pixel-dependent filter name -> (2k^2, h, w) offsets, (dy, dx) per tap, in pixels of that map."""
-    cell: int
-    """Pixels per cell side."""
-    scale: Mapping[str, int]
-    """Photo pixels per map pixel for each attention / offsets name (derived from the shapes if missing)."""
+if TYPE_CHECKING:  # only the type: drawing needs neither torch nor the engine
+    from ..engine.maps import Maps
 
 
 def stage_count(maps: Maps) -> int:
@@ -82,10 +63,10 @@ def cells_on_display(grid: np.ndarray, cell: int, photo: tuple[int, int],
 def map_scale(maps: Maps, name: str, map_height: int, photo_height: int) -> int:
     """Photo pixels per map pixel for the recorded map `name`, `map_height` rows tall.
 
-    Taken from `maps.scale` when the engine recorded it; otherwise the power of two that takes the map to
+    Taken from `maps.scale` when it holds the name; otherwise the power of two that takes the map to
     the cell grid's extent (rows x cell), which covers the photo as the network saw it.
     """
-    recorded = getattr(maps, "scale", {}).get(name)
+    recorded = maps.scale.get(name)
     if recorded:
         return int(recorded)
     extent = max(int(np.asarray(maps.difficulty).shape[1]) * maps.cell, photo_height)

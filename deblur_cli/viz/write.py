@@ -8,7 +8,7 @@ import os
 import uuid
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 import numpy as np
 
@@ -16,7 +16,9 @@ from ..errors import ImageWriteError, OutputExistsError
 from ..io import write_image
 from . import figures
 from .canvas import to_display_rgb
-from .maps import Maps
+
+if TYPE_CHECKING:
+    from ..engine.maps import Maps
 
 logger = logging.getLogger(__name__)
 
@@ -90,8 +92,7 @@ def save_raw_maps(maps: Maps, out_stem: Path, *, overwrite: bool = False) -> Pat
     }
     arrays.update({f"attention/{k}": np.asarray(v, dtype=np.float32) for k, v in maps.attention.items()})
     arrays.update({f"offsets/{k}": np.asarray(v, dtype=np.float32) for k, v in maps.offsets.items()})
-    scales = getattr(maps, "scale", {})
-    arrays.update({f"scale/{k}": np.asarray(s, dtype=np.int64) for k, s in scales.items()})
+    arrays.update({f"scale/{k}": np.asarray(s, dtype=np.int64) for k, s in maps.scale.items()})
 
     _atomic_write(target, lambda f: np.savez_compressed(f, **arrays))
     return target

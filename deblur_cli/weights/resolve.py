@@ -147,9 +147,10 @@ def _unpublished(record: PretrainedRecord, revision: str | None) -> tuple[SAPHNe
     return create_model(record.preset).eval(), WeightsSource(kind="untrained", preset=record.preset)
 
 
-def load_model(spec: str | os.PathLike[str] | None = None, *, preset: str = DEFAULT_PRESET,
+def load_model(spec: str | os.PathLike[str] | None = None, *, preset: str | None = None,
                revision: str | None = None, offline: bool | None = None) -> tuple[SAPHNet, WeightsSource]:
     """Build a SAPHNet (float32, CPU, eval mode) with weights resolved from `spec`; say where they came from.
+    `preset` None is the default preset.
 
     `spec` is an existing `.safetensors` file (architecture from `config.json` beside it, else `preset`), an
     existing folder holding `model.safetensors` (+ `config.json`), or a Hub repo id ``org/name[@revision]``
@@ -167,6 +168,7 @@ def load_model(spec: str | os.PathLike[str] | None = None, *, preset: str = DEFA
             loaded), a non-safetensors file, or tensors that do not match the config (missing/unexpected
             keys, wrong shapes).
     """
+    preset = DEFAULT_PRESET if preset is None else preset
     record = get_record(preset)
     offline = hub.is_offline() if offline is None else offline
     if spec is None:

@@ -73,9 +73,9 @@ def test_published_networks_load_by_their_keys_and_run_as_the_engine_expects(tmp
     x = torch.rand(1, 3, 32, 48)
     with torch.no_grad():
         single = load_published(folder)
-        assert single.name == "DMPHN 1-2-4" and torch.equal(single(x).image, dmphn(x))
+        assert single.name == "DMPHN 1-2-4" and torch.equal(single(x), dmphn(x))
         two = load_published(tmp_path / "stack.safetensors")
-        assert two.name == "Stack(2)-DMPHN" and torch.equal(two(x).image, stack(x))
+        assert two.name == "Stack(2)-DMPHN" and torch.equal(two(x), stack(x))
     (tmp_path / "bad.safetensors").write_bytes(b"not weights")
     with pytest.raises(WeightsError, match="not a safetensors file"):
         load_published(tmp_path / "bad.safetensors")
