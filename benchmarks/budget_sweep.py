@@ -1,19 +1,21 @@
-"""What does `--budget` buy? PSNR/SSIM and time per image at several budgets, on real pairs.
+"""What does `--budget` buy? PSNR/SSIM and time per image at several budgets, on pairs of blurred and sharp
+images.
 
 Budget 0 runs stage 1 (and the policies) only, so the gap between it and a budget is what the refinement
 stages add at those weights; time per image shows what they cost. Each budget is one full `deblur eval`
 through the same engine as `deblur run`; run it on a quiet machine for the seconds to mean anything.
 
-    python benchmarks/budget_sweep.py ../shared/data/val/gopro/blur ../shared/data/val/gopro/sharp
-    python benchmarks/budget_sweep.py runs/heldout/blur runs/heldout/sharp --budgets 0,0.5,1 --json sweep.json
+    python benchmarks/budget_sweep.py runs/heldout/blur runs/heldout/sharp --budgets 0,0.3   # saphnet-b's
+    python benchmarks/budget_sweep.py ../shared/data/val/gopro-test/blur \\
+        ../shared/data/val/gopro-test/sharp -m saphnet-s --tile 0 --json sweep.json
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 
-from deblur_cli.engine import Deblurrer
+import common
+
 from deblur_cli.train.evaluate import evaluate
 
 
@@ -26,22 +28,23 @@ def parse_budgets(text: str) -> list[float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = common.parser(__doc__)
     parser.add_argument("blur_dir")
     parser.add_argument("sharp_dir")
     parser.add_argument("--budgets", type=parse_budgets, default=parse_budgets("0,0.1,0.25,0.5,0.75,1"),
                         help="first refinement stage's fractions, comma-separated (later stages scale)")
-    parser.add_argument("--preset", default="saphnet-s")
-    parser.add_argument("--weights", help="weights folder or file (default: the preset's own)")
-    parser.add_argument("--device", default="cpu")
-    parser.add_argument("--json", help="also write every pair's scores here")
+    parser.add_argument("--tile", type=int, default=None, metavar="N",
+                        help="tile size in pixels, 0 for whole images (default: auto, as `deblur eval`)")
+    common.add_model(parser)
+    common.add_device(parser)
+    common.add_json(parser, "every pair's scores")
     args = parser.parse_args()
+    tile = "auto" if args.tile is None else args.tile
 
     rows = {}
     print(f"{'budget':>22}  {'PSNR dB':>8}  {'SSIM':>6}  {'better':>6}  {'s/image':>7}")
     for budget in args.budgets:
-        engine = Deblurrer.from_pretrained(args.preset, weights=args.weights, device=args.device,
-                                           budget=budget)
+        engine = common.load_engine(args, budget=budget, tile=tile)
         report = evaluate(engine, args.blur_dir, args.sharp_dir)
         better = sum(p.psnr > p.input_psnr for p in report.pairs)
         fractions = ", ".join(f"{f:g}" for f in engine.model.resolve_budget(budget))
@@ -50,11 +53,9 @@ def main() -> None:
         rows[str(budget)] = report.to_dict()
     print(f"{'input':>22}  {report.mean('input_psnr'):8.3f}  {report.mean('input_ssim'):6.4f}")
     preset = engine.model.resolve_budget(None)
-    print(f"{args.weights or args.preset} on {engine.device}; the preset's budget is {preset}")
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump({"weights": args.weights or args.preset, "device": str(engine.device), "budgets": rows},
-                      f, indent=1)
+    print(f"{args.weights or args.model} on {engine.device}; the preset's budget is {preset}")
+    common.write_json(args.json, {"weights": args.weights or args.model, "device": str(engine.device),
+                                  "budgets": rows})
 
 
 if __name__ == "__main__":

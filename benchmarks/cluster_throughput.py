@@ -9,12 +9,11 @@ in machine load hits all alike; medians are reported, with the rate the cluster 
 with the local run's: equal bytes need the same torch threads per process (2 workers on 2 cores run 1
 thread each, and a different thread count changes the last bits of some pixels).
 
-    python benchmarks/cluster_throughput.py --preset saphnet-s --photos 16 --size 192x128 --rounds 3
+    python benchmarks/cluster_throughput.py -m saphnet-s --photos 16 --size 192x128 --rounds 3
 """
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import os
 import re
@@ -24,6 +23,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+import common
 import numpy as np
 import ray
 from PIL import Image
@@ -45,8 +45,8 @@ def digests(folder: Path) -> dict[str, str]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--preset", default="saphnet-s")
+    parser = common.parser(__doc__)
+    common.add_model(parser, weights=False)
     parser.add_argument("--photos", type=int, default=16)
     parser.add_argument("--size", default="192x128", help="WIDTHxHEIGHT of each photo")
     parser.add_argument("--rounds", type=int, default=3)
@@ -58,7 +58,7 @@ def main() -> None:
         make_photos(photos, args.photos, width, height)
         ray.init(num_cpus=os.cpu_count(), include_dashboard=False, log_to_driver=False)
         address = ray.get_runtime_context().gcs_address
-        base = [sys.executable, "-m", "deblur_cli", "run", str(photos), "-m", args.preset]
+        base = [sys.executable, "-m", "deblur_cli", "run", str(photos), "-m", args.model]
         commands = {
             "local run": [*base, "--device", "cpu"],
             "local run, 1 thread": [*base, "--device", "cpu", "--threads", "1"],
@@ -92,7 +92,7 @@ def main() -> None:
             ray.shutdown()  # a failed run must not leave the cluster's processes behind
         same = {name: digests(out) == digests(outputs["local run"]) for name, out in outputs.items()}
 
-    print(f"{machine_name()}; {args.photos} photos of {width}x{height}, {args.preset}, {args.rounds} rounds")
+    print(f"{machine_name()}; {args.photos} photos of {width}x{height}, {args.model}, {args.rounds} rounds")
     print(f"{'':20} {'median s':>9} {'photos/s':>9} {'in-run photos/s':>16} {'= local':>8}   runs (s)")
     for name, seconds in times.items():
         median = statistics.median(seconds)

@@ -4,19 +4,19 @@ Each sharp frame keeps its left half and gets a linear motion blur (21 px at 30 
 right half; the network restores it at `--budget` and the script prints, per refinement stage, the mean P_s
 on each half, their ratio, and the share of the stage's chosen cells that lie on the blurred half.
 
+A policy that finds the blur puts more of P_s, and more than half of the chosen cells, on the blurred half.
+
     python benchmarks/heatmap_localisation.py ../shared/data/val/gopro-test/sharp -m saphnet-b --budget 0.25
 """
 
 from __future__ import annotations
 
-import argparse
-import json
 from pathlib import Path
 
+import common
 import cv2
 import numpy as np
 
-from deblur_cli.engine import Deblurrer
 from deblur_cli.io import read_image
 
 
@@ -40,17 +40,17 @@ def half_blurred(sharp: np.ndarray, kernel: np.ndarray) -> np.ndarray:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = common.parser(__doc__)
     parser.add_argument("sharp_dir", type=Path)
-    parser.add_argument("-m", "--model", default="saphnet-b")
-    parser.add_argument("-w", "--weights", default=None)
-    parser.add_argument("--budget", type=float, default=0.25)
-    parser.add_argument("--length", type=int, default=21)
-    parser.add_argument("--angle", type=float, default=30.0)
-    parser.add_argument("--json", type=Path, default=None, help="Also write the figures here.")
+    parser.add_argument("--budget", type=float, default=0.25, help="the first refinement stage's fraction")
+    parser.add_argument("--length", type=int, default=21, help="motion blur length in pixels")
+    parser.add_argument("--angle", type=float, default=30.0, help="motion blur angle in degrees")
+    common.add_model(parser)
+    common.add_device(parser)
+    common.add_json(parser, "every frame's figures")
     args = parser.parse_args()
 
-    deblurrer = Deblurrer.from_pretrained(args.model, weights=args.weights, device="cpu", budget=args.budget)
+    deblurrer = common.load_engine(args, budget=args.budget)
     kernel = motion_kernel(args.length, args.angle)
     rows = []
     for path in sorted(args.sharp_dir.glob("*.png")):
@@ -72,8 +72,7 @@ def main() -> None:
                 for key in ("p_sharp", "p_blurred", "ratio", "chosen_on_blurred")}
         print(f"mean, stage {stage}: P_s sharp {mean['p_sharp']:.3f} blurred {mean['p_blurred']:.3f} "
               f"(x{mean['ratio']:.2f}), chosen on the blurred half {mean['chosen_on_blurred']:.0%}")
-    if args.json:
-        args.json.write_text(json.dumps(rows, indent=2))
+    common.write_json(args.json, rows)
 
 
 if __name__ == "__main__":

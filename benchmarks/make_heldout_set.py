@@ -3,14 +3,14 @@ trainer excludes them) blurred by the project's synthesiser with a fixed seed, a
 that `deblur eval` reads.
 
     python benchmarks/make_heldout_set.py --data ../shared/data --out runs/heldout --count 24
-    deblur eval runs/heldout/blur runs/heldout/sharp --weights weights/saphnet-s
+    deblur eval runs/heldout/blur runs/heldout/sharp --tile 0 -m saphnet-b
 """
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
+import common
 import numpy as np
 
 from deblur_cli.io import write_image
@@ -18,8 +18,8 @@ from deblur_cli.train.datasets import make_validation_set
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=Path("../shared/data"))
+    parser = common.parser(__doc__)
+    common.add_data(parser)
     parser.add_argument("--out", type=Path, default=Path("runs/heldout"))
     parser.add_argument("--count", type=int, default=24)
     parser.add_argument("--crop", type=int, default=256)

@@ -15,8 +15,8 @@ import argparse
 import tempfile
 import time
 from collections.abc import Callable
-from pathlib import Path
 
+import common
 import cv2
 import numpy as np
 import torch
@@ -41,8 +41,8 @@ def _time(label: str, calls: list[Callable[[], object]]) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=Path("../shared/data"))
+    parser = common.parser(__doc__)
+    common.add_data(parser)
     parser.add_argument("-n", type=int, default=60)
     parser.add_argument("--workers", type=int, nargs="*", default=[], help="time the batches with these")
     parser.add_argument("--batches", type=int, default=50)

@@ -9,9 +9,9 @@ the most texture. Run from the repository root:
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
+import common
 import cv2
 import numpy as np
 
@@ -50,8 +50,8 @@ def _textured_crop(blurred: np.ndarray, sharp: np.ndarray) -> tuple[np.ndarray, 
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=Path("../shared/data"))
+    parser = common.parser(__doc__)
+    common.add_data(parser)
     parser.add_argument("--out", type=Path, default=Path("docs/images/synthetic_sheet.jpg"))
     parser.add_argument("--seed", type=int, default=3)
     parser.add_argument("--quality", type=int, default=82)

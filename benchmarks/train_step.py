@@ -11,10 +11,10 @@ The first `--warmup` steps (and any compiling) are left out. Run from the reposi
 
 from __future__ import annotations
 
-import argparse
 import tempfile
 import time
 
+import common
 import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 
@@ -55,20 +55,21 @@ def count_ops(trainer: Trainer, batch: tuple[torch.Tensor, torch.Tensor]) -> tup
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--preset", default="saphnet-s")
+    parser = common.parser(__doc__)
+    common.add_model(parser, default=TrainConfig.preset, weights=False)
     parser.add_argument("--batch", type=int, default=4)
     parser.add_argument("--crop", type=int, default=128)
     parser.add_argument("--steps", type=int, default=6, help="timed steps")
     parser.add_argument("--warmup", type=int, default=2, help="untimed steps first")
-    parser.add_argument("--device", default="cpu")
+    common.add_device(parser)
     parser.add_argument("--compile", default="off", choices=["off", "default", "reduce-overhead"])
     parser.add_argument("--count-ops", action="store_true", help="also count one step's operators")
     args = parser.parse_args()
+    common.set_threads(args)
 
     with tempfile.TemporaryDirectory() as run:
         cfg = TrainConfig(
-            preset=args.preset, sharp_dirs=["examples"], sharp_exclude=["*blurred*"], crop=args.crop,
+            preset=args.model, sharp_dirs=["examples"], sharp_exclude=["*blurred*"], crop=args.crop,
             batch_size=args.batch, stage1_steps=0, random_steps=0, compile=args.compile,
         )
         trainer = Trainer(cfg, run, device=args.device)
@@ -90,7 +91,7 @@ def main() -> None:
             times.append(time.perf_counter() - t)
     times.sort()
     print(
-        f"{args.preset} batch {args.batch} x {args.crop} px on {trainer.device}, compile {args.compile}: "
+        f"{args.model} batch {args.batch} x {args.crop} px on {trainer.device}, compile {args.compile}: "
         f"median {times[len(times) // 2] * 1e3:.0f} ms/step "
         f"(min {times[0] * 1e3:.0f}, max {times[-1] * 1e3:.0f}; "
         f"{args.steps} steps after {args.warmup} taking {first:.1f} s)"
