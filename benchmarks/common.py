@@ -16,7 +16,7 @@ from typing import Any
 
 import torch
 
-from deblur_cli.engine import Deblurrer
+from deblur_cli import Deblurrer
 from deblur_cli.model import DEFAULT_PRESET, list_presets
 
 DATA = Path("../shared/data")

@@ -17,14 +17,14 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .engine import Deblurrer
     from .model import create_model, list_presets
+    from .pretrained import Deblurrer
 
 __all__ = ["Deblurrer", "create_model", "list_presets"]
 __version__ = "0.1.0"
 """The one place the version is set: pyproject.toml reads it from here."""
 
-_HOMES = {"Deblurrer": ".engine", "create_model": ".model", "list_presets": ".model"}
+_HOMES = {"Deblurrer": ".pretrained", "create_model": ".model", "list_presets": ".model"}
 
 
 def __getattr__(name: str) -> Any:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from deblur_cli.engine import Deblurrer
+from deblur_cli import Deblurrer
 from deblur_cli.train.calibration import calibrate_policies
 from deblur_cli.train.trainer import TrainConfig, build_dataset
 from deblur_cli.weights import save_pretrained

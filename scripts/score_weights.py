@@ -15,7 +15,7 @@ import argparse
 import json
 from pathlib import Path
 
-from deblur_cli.engine import Deblurrer
+from deblur_cli import Deblurrer
 from deblur_cli.train.evaluate import EvalReport, evaluate
 
 

@@ -5,13 +5,12 @@ from __future__ import annotations
 import json
 from typing import Annotated
 
-import torch
 import typer
 from rich.table import Table
 
+from ..batch import EngineOptions
 from ..bench import REFERENCES, BenchReport, load_reference, parse_sizes
 from ..bench import bench as run_bench
-from ..engine import Deblurrer
 from ..errors import DeblurError
 from ..model import DEFAULT_PRESET, create_model, list_presets
 from .console import Terminal
@@ -57,8 +56,7 @@ def bench(
         min=1, help="CPU threads for torch. Default: torch's own choice.")] = None,
     reference: Annotated[str | None, typer.Option(
         callback=_check_reference, help="Also time this reference network on the same images, runs "
-        "alternating, and report our time over its time: dmphn (DMPHN 1-2-4 from benchmarks/, source "
-        "checkouts only).")] = None,
+        "alternating, and report our time over its time: dmphn (DMPHN 1-2-4, random weights).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
     """Time restoring random images of each size: median seconds per megapixel, throughput, peak memory.
@@ -67,17 +65,12 @@ def bench(
     over --repeats runs; on a busy machine, raise --repeats.
     """
     term = Terminal(quiet=as_json)
-    if threads is not None:
-        torch.set_num_threads(threads)
+    engine = EngineOptions(model=model, weights=weights, device=device, precision=precision, tile=tile,
+                           tile_overlap=tile_overlap, budget=budget, threads=threads)
     with term.logging():
         try:
             ref = load_reference(reference) if reference is not None else None
-            settings = dict(device=device, precision=precision, tile=_tile(tile), tile_overlap=tile_overlap,
-                            budget=budget)
-            if weights is None:
-                deblurrer = Deblurrer(create_model(model), **settings)
-            else:
-                deblurrer = Deblurrer.from_pretrained(model, weights=weights, **settings)
+            deblurrer = engine.load(create_model(model) if weights is None else None)
             report = run_bench(deblurrer, parse_sizes(sizes), repeats=repeats, warmup=warmup,
                                reference=ref, model_name=model)
         except (DeblurError, ValueError) as exc:
@@ -87,10 +80,6 @@ def bench(
         term.out.print_json(json.dumps(report.to_dict()))
     else:
         term.out.print(_table(report))
-
-
-def _tile(value: str) -> str | int:
-    return value if value == "auto" else int(value)
 
 
 def _table(report: BenchReport) -> Table:

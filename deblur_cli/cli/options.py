@@ -1,22 +1,19 @@
-"""Options shared by the commands that run the network, gathered into a dataclass (not a global dict)."""
+"""Options shared by the commands that run the network; their values travel in the batch layer's
+`EngineOptions` (not a global dict)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
-import torch
 import typer
 
-from ..engine import Deblurrer
+from ..batch import EngineOptions, check_workers
 from ..engine.devices import Precision, is_device_name
 from ..errors import DeblurError
-from ..model import DEFAULT_PRESET, list_presets
+from ..model import list_presets
+from ..pretrained import Deblurrer
 from .console import Terminal
 
-if TYPE_CHECKING:
-    from torch import nn
 
 def _check_model(value: str) -> str:
     if value not in list_presets(include_test=True):
@@ -24,12 +21,27 @@ def _check_model(value: str) -> str:
     return value
 
 
-def _check_device(value: str) -> str:
+def _check_devices(value: str) -> str:
     """Bad spelling is bad usage (exit 2); a device that is spelled right but absent is found on loading."""
     bad = [name for name in value.split(",") if not is_device_name(name)]
     if bad:
         raise typer.BadParameter(f"unknown device {bad[0].strip()!r}; use auto, cpu, cuda, cuda:N or mps")
     return value
+
+
+def _check_device(value: str) -> str:
+    """One device, spelled right: a list is bad usage in every command but `deblur run`."""
+    if "," in value:
+        raise typer.BadParameter(f"{value!r} names several devices; only `deblur run` spreads photos over "
+                                 "devices, give one here")
+    return _check_devices(value)
+
+
+def _check_workers(value: str) -> str:
+    try:
+        return check_workers(value)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
 
 
 def _check_tile(value: str) -> str:
@@ -46,7 +58,7 @@ WeightsOption = Annotated[str | None, typer.Option(
 DeviceOption = Annotated[str, typer.Option(
     "--device", "-d", callback=_check_device, help="auto (CUDA > MPS > CPU), cpu, cuda, cuda:N or mps.")]
 SpreadDeviceOption = Annotated[str, typer.Option(
-    "--device", "-d", callback=_check_device, help="auto (CUDA > MPS > CPU), cpu, cuda, cuda:N or mps; or "
+    "--device", "-d", callback=_check_devices, help="auto (CUDA > MPS > CPU), cpu, cuda, cuda:N or mps; or "
     "a comma-separated list (cuda:0,cuda:1) to spread the photos over several devices, one worker process "
     "each.")]
 PrecisionOption = Annotated[Precision, typer.Option(
@@ -62,61 +74,12 @@ ThreadsOption = Annotated[int | None, typer.Option(
 BudgetOption = Annotated[float | None, typer.Option(
     "--budget", min=0.0, max=1.0, help="Fraction of cells the first refinement stage re-works (later stages "
     "scale with it): lower is faster, higher may be sharper. Default: the preset's.")]
-
-
-@dataclass(frozen=True)
-class EngineOptions:
-    """How to build the Deblurrer: model preset, weights, device, precision and tiling."""
-
-    model: str = DEFAULT_PRESET
-    weights: str | None = None
-    device: str = "auto"
-    precision: Precision = "auto"
-    tile: str = "auto"
-    tile_overlap: int = 32
-    budget: float | None = None
-    threads: int | None = None
-
-    def load(self) -> Deblurrer:
-        """Build the engine (loads weights; may download them), after setting torch's CPU threads if asked.
-
-        Raises:
-            ValueError: an option the engine rejects.
-            DeblurError: weights or device not available.
-        """
-        if self.threads is not None:
-            torch.set_num_threads(self.threads)
-        return Deblurrer.from_pretrained(
-            self.model,
-            weights=self.weights,
-            device=self.device,
-            precision=self.precision,
-            tile=self.tile if self.tile == "auto" else int(self.tile),
-            tile_overlap=self.tile_overlap,
-            budget=self.budget,
-        )
-
-    def wrap(self, network: nn.Module) -> Deblurrer:
-        """An engine with these settings around a network already loaded (e.g. a published one)."""
-        return Deblurrer(
-            network,
-            device=self.device,
-            precision=self.precision,
-            tile=self.tile if self.tile == "auto" else int(self.tile),
-            tile_overlap=self.tile_overlap,
-        )
-
-
-@dataclass(frozen=True)
-class OutputOptions:
-    """Where and how results are written."""
-
-    out: Path | None = None
-    format: str = "auto"
-    quality: int = 95
-    suffix: str | None = None
-    skip_existing: bool = False
-    overwrite: bool = False
+ClusterOption = Annotated[str | None, typer.Option(
+    "--cluster", metavar="ADDRESS", help="Spread the photos over a Ray cluster: auto (the running one), "
+    "local (start one here) or its address; OUT must be on storage every node sees (docs/cluster.md).")]
+WorkersOption = Annotated[str, typer.Option(
+    "--workers", callback=_check_workers, help="With --cluster: auto (one per GPU, else one per 4 CPU "
+    "cores), a number of workers, or cpu:N (one per N CPU cores).")]
 
 
 def load_engine(engine: EngineOptions, term: Terminal, untrained_means: str) -> Deblurrer | None:
@@ -130,11 +93,11 @@ def load_engine(engine: EngineOptions, term: Terminal, untrained_means: str) -> 
         term.error(str(exc))
         return None
     if deblurrer.untrained:
-        warn_untrained(engine, term, untrained_means)
+        warn_untrained(engine.model, term, untrained_means)
     return deblurrer
 
 
-def warn_untrained(engine: EngineOptions, term: Terminal, untrained_means: str) -> None:
+def warn_untrained(model: str, term: Terminal, untrained_means: str) -> None:
     """The warning for a network without trained weights: what that means for this command's results."""
-    term.warn(f"{engine.model} has no trained weights yet: {untrained_means} "
+    term.warn(f"{model} has no trained weights yet: {untrained_means} "
               "(see `deblur weights list`, or pass --weights)")

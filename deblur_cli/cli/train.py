@@ -10,13 +10,13 @@ from typing import Annotated, Literal
 import torch
 import typer
 
+from ..batch import EngineOptions
 from ..errors import DeblurError
 from ..model import DEFAULT_PRESET
 from .console import Terminal
 from .options import (
     BudgetOption,
     DeviceOption,
-    EngineOptions,
     ModelOption,
     PrecisionOption,
     ThreadsOption,
@@ -336,7 +336,7 @@ def evaluate(
             reports = {options.weights or model: run_eval(deblurrer, blur_dir, sharp_dir, on_pair=on_pair)}
             for path, network in zip(against or [], published, strict=True):
                 term.say(f"{network.name} ({path}):")
-                reports[network.name] = run_eval(options.wrap(network), blur_dir, sharp_dir, on_pair=on_pair)
+                reports[network.name] = run_eval(options.load(network), blur_dir, sharp_dir, on_pair=on_pair)
     except DeblurError as exc:
         term.error(str(exc))
         raise typer.Exit(1) from None

@@ -1,7 +1,7 @@
 """`Deblurrer`: the one inference path (CLI, benchmarks, evaluation): device, precision, padding, tiling.
 
 It knows a network only by its `ModelDescriptor`: what it pads to, the precisions it runs, how much memory a
-tile takes, and the call that runs it."""
+tile takes, and the call that runs it. Building one from weights is `deblur_cli.pretrained`'s job."""
 
 from __future__ import annotations
 
@@ -91,36 +91,6 @@ class Deblurrer:
             self._probe()
         if untrained:
             logger.info("no trained weights: running an untrained network (its output is about its input)")
-
-    @classmethod
-    def from_pretrained(
-        cls,
-        model: str | None = None,
-        *,
-        weights: str | None = None,
-        device: str | torch.device = "auto",
-        precision: Precision = "auto",
-        tile: Tile = "auto",
-        tile_overlap: int = 32,
-        budget: Budget = None,
-        revision: str | None = None,
-        offline: bool | None = None,
-    ) -> Deblurrer:
-        """A Deblurrer for a preset's weights (None: the default preset's; or `weights`: a folder, file or
-        hub repo id), resolved by `deblur_cli.weights.load_model`; falls back to an untrained network (see
-        `.untrained`).
-
-        Raises:
-            ValueError: an unknown preset or an option out of range.
-            WeightsError: weights not found, not verified or not loadable (one line, as the CLI shows it).
-            DeviceError: the device or precision is not available.
-        """
-        # Imported here: wrapping a model in memory must not need the hub client.
-        from ..weights import load_model
-
-        net, source = load_model(weights, preset=model, revision=revision, offline=offline)
-        return cls(net, device=device, precision=precision, tile=tile, tile_overlap=tile_overlap,
-                   budget=budget, untrained=source.kind == "untrained")
 
     def restore(self, img: np.ndarray, *, progress: Progress | None = None) -> np.ndarray:
         """Deblur an H x W x C image (uint8, uint16 or float32; C in 1, 3, 4); same dtype and shape back.

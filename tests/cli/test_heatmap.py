@@ -93,6 +93,14 @@ def test_bad_stage_and_capm_fail_per_photo(tmp_path: Path) -> None:
     assert result.exit_code == 1 and "no single recorded map" in result.stderr
 
 
+def test_a_device_list_is_bad_usage(tmp_path: Path) -> None:
+    photo = _photo(tmp_path / "shot.png")
+    result = deblur("heatmap", photo, "-o", tmp_path / "maps", "--device", "cpu,cpu", *TEST_MODEL[:2])
+    assert result.exit_code == 2 and not (tmp_path / "maps").exists()
+    flat = " ".join(result.output.replace("│", " ").split())  # Typer's box around usage errors removed
+    assert "only `deblur run` spreads photos over devices" in flat
+
+
 def test_no_images_is_a_usage_error(tmp_path: Path) -> None:
     (tmp_path / "empty").mkdir()
     result = deblur("heatmap", tmp_path / "empty", "-o", tmp_path / "figs", *TEST_MODEL)

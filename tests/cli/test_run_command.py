@@ -202,6 +202,13 @@ def test_bad_usage_exits_2(tmp_path: Path, args: tuple[str, ...]) -> None:
     assert [p.name for p in tmp_path.iterdir()] == ["p.png"]
 
 
+@pytest.mark.parametrize("workers", ["0", "cpu:", "cpu:0", "gpu", "-1"])
+def test_bad_workers_value_is_bad_usage(tmp_path: Path, workers: str) -> None:
+    result = deblur("run", tmp_path, "--cluster", "local", "--workers", workers)
+    assert result.exit_code == 2
+    assert "--workers" in result.output
+
+
 def test_empty_folder_is_bad_usage(tmp_path: Path) -> None:
     result = deblur("run", tmp_path, *TEST_MODEL)
     assert result.exit_code == 2 and "no images found" in result.output

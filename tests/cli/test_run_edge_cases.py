@@ -307,7 +307,7 @@ def test_ctrl_c_before_the_work_is_exit_130_without_traceback(
     def interrupted(*args: object, **kwargs: object) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(importlib.import_module("deblur_cli.cli.run"), "find_inputs", interrupted)
+    monkeypatch.setattr(importlib.import_module("deblur_cli.batch.plan"), "find_inputs", interrupted)
     result = deblur("run", _photo(tmp_path / "p.png"), *TEST_MODEL)
     assert result.exit_code == 130 and "stopped" in result.stderr and "Traceback" not in result.output
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import math
 from concurrent.futures import ThreadPoolExecutor
 
@@ -224,25 +223,6 @@ def test_model_is_put_in_eval_mode_for_every_run(perturbed_model) -> None:
     net.train()  # e.g. a training loop evaluating through the engine
     assert np.array_equal(d.restore(img), first)
     assert not net.training
-
-
-def test_from_pretrained_loads_saved_weights(tmp_path, perturbed_model) -> None:
-    from deblur_cli.weights import save_pretrained
-
-    net = perturbed_model()
-    save_pretrained(net, tmp_path / "w", preset="saphnet-test", dtype=torch.float32)
-    d = Deblurrer.from_pretrained("saphnet-test", weights=str(tmp_path / "w"), device="cpu", tile=0)
-    assert not d.untrained
-    img = _random((H, W, 3), np.uint8)
-    assert np.array_equal(d.restore(img), Deblurrer(net, device="cpu", tile=0).restore(img))
-
-
-def test_from_pretrained_without_weights_is_untrained_and_says_so(caplog) -> None:
-    with caplog.at_level(logging.INFO, logger="deblur_cli.engine"):
-        d = Deblurrer.from_pretrained("saphnet-test", device="cpu", offline=True)
-    assert d.untrained
-    engine_records = [r for r in caplog.records if r.name.startswith("deblur_cli.engine")]
-    assert any("untrained" in r.getMessage() for r in engine_records)
 
 
 def test_non_finite_output_is_an_error_not_an_image() -> None:

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from deblur_cli.engine import Deblurrer
+from deblur_cli import Deblurrer
 from deblur_cli.train.trainer import RUNTIME_SETTINGS, IndexStream, TrainConfig, Trainer, lr_at, phase_at
 
 

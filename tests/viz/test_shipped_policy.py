@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from deblur_cli.engine import Deblurrer
+from deblur_cli import Deblurrer
 from deblur_cli.io import read_image
 
 HALF_BLURRED = Path(__file__).resolve().parents[2] / "examples" / "half_blurred.png"

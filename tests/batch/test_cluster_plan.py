@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-from typer.testing import CliRunner
 
-from deblur_cli.cli import app
-from deblur_cli.cli.cluster_plan import WorkerPlan, plan_workers
+from deblur_cli.batch.cluster_plan import WorkerPlan, plan_workers
 
 
 @pytest.mark.parametrize(("workers", "device", "node_cpus", "gpus", "expected"), [
@@ -41,10 +37,3 @@ def test_never_more_workers_than_photos() -> None:
 def test_requests_that_do_not_fit_the_cluster(workers: str, device: str, gpus: int, says: str) -> None:
     with pytest.raises(ValueError, match=says):
         plan_workers(workers, device, [8], gpus, photos=10)
-
-
-@pytest.mark.parametrize("workers", ["0", "cpu:", "cpu:0", "gpu", "-1"])
-def test_bad_workers_value_is_bad_usage(tmp_path: Path, workers: str) -> None:
-    result = CliRunner().invoke(app, ["run", str(tmp_path), "--cluster", "local", "--workers", workers])
-    assert result.exit_code == 2
-    assert "--workers" in result.output

@@ -16,8 +16,8 @@ import torch
 from PIL import Image
 from typer.testing import CliRunner, Result
 
+from deblur_cli.batch.cluster_worker import CRASH_HOOK
 from deblur_cli.cli import app, with_default_command
-from deblur_cli.cli.cluster_worker import CRASH_HOOK
 
 
 def deblur(*args: object) -> Result:

@@ -17,11 +17,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 
 from ..errors import DeblurError
-from .jobs import Job, deblur_one, failure_reason
+from .events import failure_reason, one_line
 from .options import EngineOptions, OutputOptions
+from .photo import PHOTO_ERRORS, deblur_one
+from .plan import Job
 
 #: Tries per photo before it is reported as failed (each one lost its worker).
 MAX_TRIES = 3
@@ -72,19 +73,16 @@ class PhotoDeblurrer:
     A model that cannot load fails each photo with the reason, as the local multi-device workers do.
     """
 
-    def __init__(self, *, engine: EngineOptions, output: OutputOptions, views: tuple[str, ...], threads: int,
-                 counter: Any) -> None:
+    def __init__(self, *, engine: EngineOptions, output: OutputOptions, counter: Any) -> None:
         self.output = output
-        self.views = views
         self.counter = counter
         self.load_error = ""
         self.untrained = False
-        torch.set_num_threads(threads)  # the cores Ray reserved for this worker, no more
         try:
             self.deblurrer = engine.load()
             self.untrained = self.deblurrer.untrained
         except (DeblurError, ValueError) as exc:
-            self.load_error = " ".join(str(exc).split())
+            self.load_error = one_line(exc)
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         """Restore every photo of `batch`; a failure is a reason in the result, never an exception."""
@@ -98,7 +96,7 @@ class PhotoDeblurrer:
             return f"{job.item.path}: no output planned"
         output = self.output
         if file_stamp(job.target) not in ("", stamp):  # an earlier try wrote it, then lost its worker
-            if all(path.exists() for path in job.outputs(self.views)):
+            if all(path.exists() for path in job.outputs(output)):
                 return ""
             output = replace(output, overwrite=True)  # its views are missing: redo them (same result)
         if self.load_error:
@@ -108,8 +106,8 @@ class PhotoDeblurrer:
         if ray.get(self.counter.begin.remote(index)) > MAX_TRIES:
             return f"{job.item.path}: its worker was lost on each of {MAX_TRIES} tries"
         try:
-            deblur_one(job, self.deblurrer, output, self.views)
-        except (DeblurError, ValueError, MemoryError, torch.cuda.OutOfMemoryError) as exc:
+            deblur_one(job, self.deblurrer, output)
+        except PHOTO_ERRORS as exc:
             return failure_reason(job.item.path, exc)
         _crash_if_asked(job.item.relative.as_posix())
         return ""

@@ -7,11 +7,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 from typer.testing import CliRunner, Result
 
+from deblur_cli.batch.spread import split_devices
 from deblur_cli.cli import app, with_default_command
-from deblur_cli.cli.spread import split_devices
 from deblur_cli.errors import DeblurError
 from deblur_cli.io import read_image
 
@@ -62,15 +63,8 @@ def test_workers_that_cannot_load_fail_every_photo_with_the_reason(tmp_path: Pat
 def test_device_lists_are_checked_before_any_worker_starts(tmp_path: Path) -> None:
     with pytest.raises(DeblurError, match="empty entry"):
         split_devices("cpu,,cpu")
-    assert split_devices(" cpu , cpu ") == ["cpu", "cpu"]
+    assert split_devices(" cpu , cpu ") == [torch.device("cpu")] * 2
     _photos(tmp_path, 1)
     bad = deblur("run", tmp_path / "p0.png", "--device", "cpu,warp9", "-m", "saphnet-test")
     assert bad.exit_code == 2 and "unknown device 'warp9'" in bad.output  # bad spelling is bad usage
     assert not (tmp_path / "p0_deblurred.png").exists()
-
-
-def test_other_commands_take_one_device(tmp_path: Path) -> None:
-    photo = _photos(tmp_path, 1)[0]
-    result = deblur("heatmap", photo, "-o", tmp_path / "maps", "--device", "cpu,cpu", "-m", "saphnet-test")
-    assert result.exit_code != 0
-    assert "only `deblur run` spreads photos over devices" in result.output
