@@ -27,7 +27,7 @@ def _photo(height: int = 48, width: int = 64) -> np.ndarray:
 def test_the_public_face_is_small() -> None:
     assert sorted(deblur_cli.__all__) == ["Deblurrer", "create_model", "list_presets"]
     assert list_presets() == ["saphnet-s", "saphnet-b"]
-    assert create_model("saphnet-s").config.width == 16
+    assert create_model("saphnet-s").config.width == 32
 
 
 def test_restore_gives_the_same_shape_and_dtype(deblurrer: Deblurrer) -> None:

@@ -9,14 +9,10 @@ from .config import SAPHNetConfig
 BYTES_PER_WIDTH = 90
 """Peak activation bytes per input pixel, per unit of `width`, fp32, one forward under inference_mode.
 
-Measured on CPU (torch 2.13, one thread) as the rise of peak RSS over a forward of a random image,
-taken between two sizes so fixed costs cancel (256^2 -> 512^2):
-saphnet-s (width 16, CAPMs at scale 2): 1594 B/px; saphnet-b (width 32, CAPMs at scales 1-2, as it was then;
-now at scale 2 only, which needs less): 2664 B/px;
-saphnet-test (width 8, CAPMs at 0-2): 1400 B/px; an earlier saphnet-b with CAPMs at 0-2: 5400 B/px.
-Rule: 90 B x width, doubled when CAPMs run at full resolution (scale 0): 1440, 2880 and 1440 B/px for
-the three presets (saphnet-s runs 10% over the rule; the tile budget keeps half the free memory spare).
-Recording maps adds little (saphnet-s at 512^2: same peak)."""
+From the rise of peak RSS between forwards at 256^2 and 512^2 on a CPU (fixed costs cancel): a width-32
+DMPHN-backbone SAPHNet with CAPMs at scales 1-2 took 2664 B/px, a width-8 one with CAPMs at 0-2 1400 B/px.
+Rule: 90 B x width, doubled when CAPMs run at full resolution (scale 0); the tile budget keeps half the
+free memory spare for the rule's misses. Recording maps adds little."""
 
 
 def network_bytes_per_pixel(config: SAPHNetConfig, dtype: torch.dtype) -> int:

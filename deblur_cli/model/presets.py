@@ -9,12 +9,17 @@ from .config import SAPHNetConfig
 from .saphnet import SAPHNet
 
 DEFAULT_PRESET = "saphnet-b"
-"""What `deblur` runs when no preset is named: the preset that deblurs best today. saphnet-b's stage 1
-holds DMPHN 1-2-4's published GoPro-trained weights; saphnet-s takes over once it is within 0.3 dB of it."""
+"""What `deblur` runs when no preset is named: the preset that deblurs best. saphnet-s becomes the default
+once it meets its targets (DMPHN 1-2-4's quality at half its CPU time); until then it is only faster."""
 
 PRESETS: dict[str, SAPHNetConfig] = {
-    # CPU-first: narrow, CAPMs at the bottleneck scale (and in the refinement stages), small halos.
-    "saphnet-s": SAPHNetConfig(width=16, blocks=1, capm_scales=(2,), halo=4, budget=(0.5, 0.25)),
+    # The faster one: saphnet-b's stage 1 without its CAPMs and cross-attention (DMPHN 1-2-4's CPU time,
+    # under half of saphnet-b's), one refinement stage on a small share of the cells. Narrower or
+    # shallower cuts of saphnet-b's weights were tried and did not recover on a CPU (docs/training.md).
+    "saphnet-s": SAPHNetConfig(
+        backbone="dmphn", width=32, blocks=2, capm_scales=(), cross_attention=False, stages=2,
+        budget=(0.15,), halo=4,
+    ),
     # DMPHN 1-2-4's exact stage 1 (its published weights start it), CAPMs at the bottleneck scale, two
     # refinement stages on a small share of the cells.
     "saphnet-b": SAPHNetConfig(

@@ -71,8 +71,8 @@ class PretrainedRecord:
 PRETRAINED: dict[str, PretrainedRecord] = {
     "saphnet-s": PretrainedRecord(
         preset="saphnet-s",
-        sha256="ced5e2ca68e5144e1d34e0dbe0e7eb7c068eea07fa2327372874a13254ba478b",
-        license="mit",
+        sha256="ba8060e870168b91910e5bba5ddbea43fa7d4d34e01e1162280119651dfcdd15",
+        license="other",  # cut from saphnet-b, whose stage 1 holds DMPHN's published weights
     ),
     "saphnet-b": PretrainedRecord(
         preset="saphnet-b",

@@ -8,9 +8,9 @@ import torch
 
 from deblur_cli.engine import Deblurrer
 from deblur_cli.engine.devices import host_available_bytes, resolve_device, resolve_precision
-from deblur_cli.engine.sizing import auto_tile, network_bytes_per_pixel
+from deblur_cli.engine.sizing import auto_tile
 from deblur_cli.errors import DeviceError
-from deblur_cli.model import ModelDescriptor, create_model, get_config
+from deblur_cli.model import ModelDescriptor, create_model
 
 HALF_SAFE = ModelDescriptor(size_multiple=16, min_size=1, supports_half=True, supports_bfloat16=True,
                             tiling_safe=True)
@@ -91,12 +91,6 @@ def test_bf16_on_cpu_runs_when_asked_and_stays_close_to_fp32() -> None:
 def test_host_memory_figure_is_plausible() -> None:
     free = host_available_bytes()
     assert 0 < free < 1 << 50
-
-
-def test_bytes_per_pixel_rule_matches_the_recorded_measurements() -> None:
-    assert network_bytes_per_pixel(get_config("saphnet-s"), torch.float32) == 1440
-    assert network_bytes_per_pixel(get_config("saphnet-s"), torch.float16) == 720
-    assert network_bytes_per_pixel(get_config("saphnet-b"), torch.float32) == 2880
 
 
 def test_auto_tile_fits_the_memory_and_keeps_within_bounds() -> None:
