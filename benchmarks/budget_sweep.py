@@ -47,12 +47,12 @@ def main() -> None:
         engine = common.load_engine(args, budget=budget, tile=tile)
         report = evaluate(engine, args.blur_dir, args.sharp_dir)
         better = sum(p.psnr > p.input_psnr for p in report.pairs)
-        fractions = ", ".join(f"{f:g}" for f in engine.model.resolve_budget(budget))
+        fractions = ", ".join(f"{f:g}" for f in engine.fractions)
         print(f"{fractions:>22}  {report.mean('psnr'):8.3f}  {report.mean('ssim'):6.4f}  "
               f"{better:>3}/{len(report.pairs):<2}  {report.mean('seconds'):7.2f}")
         rows[str(budget)] = report.to_dict()
     print(f"{'input':>22}  {report.mean('input_psnr'):8.3f}  {report.mean('input_ssim'):6.4f}")
-    preset = engine.model.resolve_budget(None)
+    preset = engine.descriptor.default_budget
     print(f"{args.weights or args.model} on {engine.device}; the preset's budget is {preset}")
     common.write_json(args.json, {"weights": args.weights or args.model, "device": str(engine.device),
                                   "budgets": rows})

@@ -52,7 +52,7 @@ class Plan:
 
 
 def plan_batch(inputs: Sequence[Path], output: OutputOptions, *, recursive: bool = False,
-         max_pixels: int | None = None) -> Plan:
+               max_pixels: int | None = None) -> Plan:
     """Find the photos `inputs` name (walking folders, into subfolders if `recursive`) and plan each one.
 
     Raises:
