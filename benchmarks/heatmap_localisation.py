@@ -45,12 +45,17 @@ def main() -> None:
     parser.add_argument("--budget", type=float, default=0.25, help="the first refinement stage's fraction")
     parser.add_argument("--length", type=int, default=21, help="motion blur length in pixels")
     parser.add_argument("--angle", type=float, default=30.0, help="motion blur angle in degrees")
+    parser.add_argument(
+        "--tile", type=int, default=0,
+        help="engine tile in pixels (default 0: the whole frame; each tile refines its own top K cells, so "
+             "a tile wholly on the sharp half still spends its share there)",
+    )
     common.add_model(parser)
     common.add_device(parser)
     common.add_json(parser, "every frame's figures")
     args = parser.parse_args()
 
-    deblurrer = common.load_engine(args, budget=args.budget)
+    deblurrer = common.load_engine(args, budget=args.budget, tile=args.tile)
     kernel = motion_kernel(args.length, args.angle)
     rows = []
     for path in sorted(args.sharp_dir.glob("*.png")):

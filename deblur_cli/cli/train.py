@@ -160,6 +160,10 @@ def train(
     freeze_backbone: Annotated[
         bool, typer.Option(help="Train only SAPHNet's additions; stage 1's own layers (e.g. DMPHN's) stay.")
     ] = False,
+    policy_only: Annotated[
+        bool,
+        typer.Option(help="Train only the sampling policies; every restoring layer stays as initialised."),
+    ] = False,
     teacher: Annotated[
         Path | None,
         typer.Option(exists=True,
@@ -234,6 +238,7 @@ def train(
         random_steps=random_steps,
         ema_decay=ema_decay,
         freeze_backbone=freeze_backbone,
+        policy_only=policy_only,
         teacher=str(teacher) if teacher else "",
         teacher_weight=teacher_weight,
         backbone_lr_scale=backbone_lr_scale,
@@ -274,7 +279,8 @@ def train(
             term.say(f"resumed {out} at step {trainer.step}")
         elif init is not None:
             how = trainer.init_weights(init)
-            cut = " (cut down to this preset's widths)" if how == "shrunk" else ""
+            cut = {"shrunk": " (cut down to this preset's widths)",
+                   "loaded, new policies": " (with new sampling policies)"}.get(how, "")
             term.say(f"started from the weights of {init}{cut}")
         with term.logging():
             trainer.run(until=until, time_limit=time_limit)

@@ -52,10 +52,16 @@ class SAPHNetConfig:
     """Residual blocks per scale in each refinement stage."""
     policy_width: int = 16
     """Hidden channels of the sampling policy head."""
+    policy_input: str = "features"
+    """What the sampling policy reads (`SamplingPolicy`): "features" = the images and the previous stage's
+    features, as in the paper (and in older weight files); "change" = how far the previous stage moved
+    each cell's pixels."""
     extra: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
     """Free-form notes carried into config.json (never read by the network)."""
 
     def __post_init__(self) -> None:
+        if self.policy_input not in ("features", "change"):
+            raise ValueError(f"policy_input must be 'features' or 'change', got {self.policy_input!r}")
         if self.backbone not in ("dmphn", "residual"):
             raise ValueError(f"backbone must be 'dmphn' or 'residual', got {self.backbone!r}")
         if self.width < 4 or self.width % self.filter_groups:

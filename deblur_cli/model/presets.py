@@ -16,14 +16,16 @@ PRESETS: dict[str, SAPHNetConfig] = {
     # The faster one: saphnet-b's stage 1 without its CAPMs and cross-attention (DMPHN 1-2-4's CPU time,
     # under half of saphnet-b's), one refinement stage on a small share of the cells. Narrower or
     # shallower cuts of saphnet-b's weights were tried and did not recover on a CPU (docs/training.md).
+    # Both presets choose cells by how far the previous stage moved them (the change policy).
     "saphnet-s": SAPHNetConfig(
         backbone="dmphn", width=32, blocks=2, capm_scales=(), cross_attention=False, stages=2,
-        budget=(0.15,), halo=4,
+        budget=(0.15,), halo=4, policy_input="change",
     ),
     # DMPHN 1-2-4's exact stage 1 (its published weights start it), CAPMs at the bottleneck scale, two
     # refinement stages on a small share of the cells.
     "saphnet-b": SAPHNetConfig(
-        backbone="dmphn", width=32, blocks=2, capm_scales=(2,), halo=4, budget=(0.3, 0.15)
+        backbone="dmphn", width=32, blocks=2, capm_scales=(2,), halo=4, budget=(0.3, 0.15),
+        policy_input="change",
     ),
     # For tests only: tiny and fast, every idea present.
     "saphnet-test": SAPHNetConfig(
@@ -35,6 +37,7 @@ PRESETS: dict[str, SAPHNetConfig] = {
         halo=4,
         cell=8,
         policy_width=8,
+        policy_input="change",
     ),
 }
 

@@ -46,7 +46,8 @@ class SAPHNet(nn.Module):
         self.refiners = nn.ModuleList(PatchRefiner(cfg) for _ in range(cfg.refinement_stages))
         self.policies = (
             nn.ModuleList(
-                SamplingPolicy(cfg.width, cfg.cell, cfg.policy_width) for _ in range(cfg.refinement_stages)
+                SamplingPolicy(cfg.width, cfg.cell, cfg.policy_width, cfg.policy_input)
+                for _ in range(cfg.refinement_stages)
             )
             if cfg.sampling
             else nn.ModuleList()

@@ -44,6 +44,10 @@ class SynthesisConfig:
     """Largest relative scale change over the exposure (drawn in [-z, z])."""
     object_probability: float = 0.5
     """Probability that the scene has independently moving foreground segments (1 or 2 of them)."""
+    still_probability: float = 0.0
+    """Probability that the camera holds still, so only the moving segments blur on a sharp background (a
+    moving subject shot from a tripod): blur that covers part of the frame, where the sampling policy must
+    learn that sharp detail is not hard. Such scenes always get moving segments."""
     object_size: tuple[float, float] = (0.1, 0.35)
     """Radius of a moving segment (fraction of the longer side)."""
     object_blur_length: tuple[float, float] = (0.02, 0.15)
@@ -96,7 +100,8 @@ class SynthesisConfig:
             raise ValueError("SynthesisConfig noise ranges must be positive (they are drawn log-uniformly)")
         if not 1 <= self.jpeg_quality[0] <= self.jpeg_quality[1] <= 100:
             raise ValueError(f"SynthesisConfig.jpeg_quality must lie in [1, 100], got {self.jpeg_quality}")
-        for name in ("object_probability", "highlight_probability", "noise_probability", "jpeg_probability"):
+        for name in ("object_probability", "still_probability", "highlight_probability", "noise_probability",
+                     "jpeg_probability"):
             if not 0 <= getattr(self, name) <= 1:
                 raise ValueError(f"SynthesisConfig.{name} must lie in [0, 1]")
 
@@ -332,9 +337,15 @@ def synthesize(
         center=(float(rng.uniform(0, w)), float(rng.uniform(0, h))),
     )
 
+    still = bool(config.still_probability) and rng.random() < config.still_probability
+    if still:
+        camera = _Motion(
+            rng, length=0.0, anxiety=0.0, acceleration=0.0, rotation=0.0, zoom=0.0, center=(0.0, 0.0)
+        )
+
     # Moving segments: texture taken from elsewhere in the photo, cut out by a blob, on their own path.
     objects: list[tuple[_Motion, np.ndarray, np.ndarray]] = []
-    if rng.random() < config.object_probability:
+    if still or rng.random() < config.object_probability:
         for _ in range(int(rng.integers(1, 3))):
             center = np.array([rng.uniform(0, w), rng.uniform(0, h)])
             mask = _blob_mask(rng, (h, w), center, float(rng.uniform(*config.object_size)) * longer)

@@ -93,6 +93,9 @@ class TrainConfig:
     freeze_backbone: bool = False
     """Train only SAPHNet's additions (CAPMs, cross-attention, refinement stages, policies), keeping
     stage 1's own layers as initialised (e.g. DMPHN's published weights)."""
+    policy_only: bool = False
+    """Train only the sampling policies, every restoring layer kept as initialised: teaches a new policy
+    where to look (the dense difficulty target, then REINFORCE) without moving the images it is judged on."""
     teacher: str = ""
     """Stack(4)-DMPHN weights (safetensors, the authors' keys): its output is a second target (distils)."""
     teacher_weight: float = 0.5
@@ -324,6 +327,9 @@ class Trainer:
         if cfg.freeze_backbone:
             for p in self.model.backbone_parameters():
                 p.requires_grad_(False)
+        if cfg.policy_only:
+            self.model.requires_grad_(False)
+            self.model.policies.requires_grad_(True)
         self.teacher = load_teacher(cfg.teacher, self.device) if cfg.teacher else None
         backbone = {id(p) for p in self.model.backbone_parameters()}
         groups = [
@@ -375,7 +381,9 @@ class Trainer:
         with a new schedule): another run's checkpoint.pt (its model and EMA), or published weights (a
         .safetensors file or a folder holding model.safetensors, loaded as both model and EMA). A weights
         folder of a wider DMPHN-backbone network (saphnet-b for saphnet-s) is cut down to this run's
-        network by `shrink.shrink_state`. Returns how the weights were taken ("loaded" or "shrunk").
+        network by `shrink.shrink_state`. Sampling policies of another shape (another `policy_input`) are
+        left as this run's fresh ones, for it to train. Returns how the weights were taken ("loaded",
+        "shrunk" or "loaded, new policies").
 
         Raises ValueError when the weights do not fit this run's preset."""
         path = Path(path)
@@ -389,6 +397,12 @@ class Trainer:
             if _shapes(model_state) != _shapes(self.model.state_dict()) and _both_dmphn(net, self.model):
                 model_state, how = shrink_state(net, self.model), "shrunk"
             ema_state = model_state
+        own = self.model.state_dict()
+        if _shapes(own, policies=True) != _shapes(model_state, policies=True):
+            fresh = {k: v for k, v in own.items() if k.startswith("policies.")}
+            model_state = {**{k: v for k, v in model_state.items() if not k.startswith("policies.")}, **fresh}
+            ema_state = {**{k: v for k, v in ema_state.items() if not k.startswith("policies.")}, **fresh}
+            how = "loaded, new policies"
         try:
             self.model.load_state_dict(model_state)
             self.ema.load_state_dict(ema_state)
@@ -460,7 +474,7 @@ class Trainer:
             loss = loss + cfg.teacher_weight * distil * len(taught) / len(blurred)
             stats["distil"] = float(distil.detach())
         if phase != "stage1":
-            dense = difficulty_loss(out, sharp, cell)
+            dense = difficulty_loss(out, sharp, cell, cfg.loss.difficulty_floor)
             loss = loss + cfg.loss.difficulty * dense
             stats["difficulty"] = float(dense.detach())
         if phase == "policy":
@@ -584,8 +598,10 @@ def load_teacher(path: str | Path, device: torch.device) -> nn.Module:
     return teacher.to(device).eval().requires_grad_(False)
 
 
-def _shapes(state: dict[str, torch.Tensor]) -> dict[str, tuple[int, ...]]:
-    return {k: tuple(v.shape) for k, v in state.items()}
+def _shapes(state: dict[str, torch.Tensor], *, policies: bool = False) -> dict[str, tuple[int, ...]]:
+    """The shapes of the restoring layers' tensors, or with `policies` of the sampling policies' (which
+    `init_weights` may leave fresh)."""
+    return {k: tuple(v.shape) for k, v in state.items() if k.startswith("policies.") == policies}
 
 
 def _both_dmphn(a: SAPHNet, b: SAPHNet) -> bool:

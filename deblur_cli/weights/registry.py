@@ -71,12 +71,12 @@ class PretrainedRecord:
 PRETRAINED: dict[str, PretrainedRecord] = {
     "saphnet-s": PretrainedRecord(
         preset="saphnet-s",
-        sha256="ba8060e870168b91910e5bba5ddbea43fa7d4d34e01e1162280119651dfcdd15",
+        sha256="191dad426273500f6f6e4e9de2135bebd0f7706d1c40ca92ef102032f963ad47",
         license="other",  # cut from saphnet-b, whose stage 1 holds DMPHN's published weights
     ),
     "saphnet-b": PretrainedRecord(
         preset="saphnet-b",
-        sha256="fc579f3c2612ec930126847269a90dd4ba921e8f121a0755b8791a7727fe5155",
+        sha256="7a9b0575cc9abdf430c4c68081c4a37925b46a546e43246cbe4f373c2ea25321",
         license="other",  # stage 1 holds DMPHN's published weights, which carry no licence
     ),
     "saphnet-test": PretrainedRecord(preset="saphnet-test", license="mit"),

@@ -126,6 +126,9 @@ def test_budget_prior_lifts_a_collapsed_policy_towards_the_budget():
 def test_hardest_cells_marks_the_k_largest_errors_of_each_image():
     error = torch.tensor([[0.1, 0.9, 0.5, 0.2], [0.7, 0.0, 0.3, 0.8]])
     assert hardest_cells(error, 2).tolist() == [[0, 1, 1, 0], [1, 0, 0, 1]]
+    # a floor: the second image's cells are all nearly right, so none of them is hard
+    scaled = error * torch.tensor([[1.0], [0.01]])
+    assert hardest_cells(scaled, 2, floor=0.05).tolist() == [[0, 1, 1, 0], [0, 0, 0, 0]]
 
 
 def test_difficulty_loss_teaches_the_policy_where_the_previous_stage_erred():

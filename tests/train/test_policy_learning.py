@@ -2,6 +2,7 @@
 
 import cv2
 import numpy as np
+import pytest
 import torch
 
 from deblur_cli.model import create_model
@@ -20,14 +21,29 @@ def _half_blurred(size: int = 64) -> tuple[torch.Tensor, torch.Tensor]:
     return as_tensor(blurred), as_tensor(sharp)
 
 
-def test_policy_trained_on_the_dense_signal_finds_the_blurred_half():
+class _HalfwayRestorer(torch.nn.Module):
+    """Stands in for a trained stage 1: moves every pixel 70 % of the way to the sharp image, so it moves
+    the blurred half's pixels and leaves a smaller error there, as a real stage 1 does."""
+
+    def __init__(self, sharp: torch.Tensor, channels: int) -> None:
+        super().__init__()
+        self.sharp, self.channels = sharp, channels
+
+    def forward(self, x, recorder=None):
+        image = x + 0.7 * (self.sharp - x)
+        return image, torch.zeros(x.shape[0], self.channels, *x.shape[-2:])
+
+
+@pytest.mark.parametrize("policy_input", ["features", "change"])
+def test_policy_trained_on_the_dense_signal_finds_the_blurred_half(policy_input):
     torch.manual_seed(0)
-    model = create_model("saphnet-test")
+    model = create_model("saphnet-test", policy_input=policy_input)
     blurred, sharp = _half_blurred()
+    model.hierarchy = _HalfwayRestorer(sharp, model.config.width)  # a fresh stage 1 would move nothing
     policy = list(model.policies.parameters())
     optimizer = torch.optim.Adam(policy, lr=1e-2)
     model.train()
-    for _ in range(40):
+    for _ in range(150):  # 40 were enough for some seeds only; 150 find the blur for seeds 0-4
         out = model(blurred, budget=0.25, selection="random")
         loss = difficulty_loss(out, sharp, model.config.cell)
         optimizer.zero_grad()

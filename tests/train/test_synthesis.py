@@ -148,6 +148,19 @@ def test_moving_objects_make_the_blur_spatially_varying() -> None:
     assert 0.02 < changed.mean() < 0.9
 
 
+def test_a_still_camera_blurs_only_the_moving_segments() -> None:
+    # Camera shake drawn long, but the camera holds still: most of the frame stays exactly sharp and the
+    # moving segments blur; shaken, almost no pixel keeps its value.
+    still = SynthesisConfig.clean(blur_length=(0.2, 0.2), object_probability=0.0, still_probability=1.0,
+                                  object_size=(0.2, 0.2), object_blur_length=(0.2, 0.2))
+    photo = _photo(96)
+    for seed in range(3):
+        blurred, target = synthesize(photo, seed, still)
+        diff = np.abs(blurred - target).max(axis=2)
+        assert (diff < 1e-4).mean() > 0.6 and (diff > 0.02).mean() > 0.02
+        shaken, target = synthesize(photo, seed, dataclasses.replace(still, still_probability=0.0))
+        assert (np.abs(shaken - target).max(axis=2) < 1e-4).mean() < 0.1
+
 def test_highlights_saturate_and_streak() -> None:
     # A small white lamp on a dark scene: with the boost its streak stays saturated; without it, it fades.
     base = dict(blur_length=(0.4, 0.4), shake=(0.0, 0.0), rotation_deg=0.0, zoom=0.0, object_probability=0.0)

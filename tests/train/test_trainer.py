@@ -277,3 +277,27 @@ def test_a_saphnet_weights_folder_teaches(photos, tmp_path):
                      tmp_path / "run", device="cpu")
     record = taught.train_step()
     assert record["distil"] > 0 and math.isfinite(record["loss"])
+
+
+def test_policy_only_trains_the_policies_and_keeps_every_restoring_layer(photos, tmp_path):
+    torch.manual_seed(0)
+    trainer = Trainer(_config(photos, policy_only=True, stage1_steps=0), tmp_path / "run", device="cpu")
+    before = {n: p.detach().clone() for n, p in trainer.model.named_parameters()}
+    for _ in range(4):
+        trainer.train_step()
+    after = dict(trainer.model.named_parameters())
+    assert all(torch.equal(before[n], p) for n, p in after.items() if not n.startswith("policies."))
+    assert any(not torch.equal(before[n], p) for n, p in after.items() if n.startswith("policies."))
+
+
+def test_weights_with_another_policy_start_a_run_with_new_policies(photos, tmp_path):
+    old = Trainer(_config(photos, overrides={"policy_input": "features"}), tmp_path / "old", device="cpu")
+    old.run(until=2)
+    old.export(tmp_path / "w")
+    trainer = Trainer(_config(photos), tmp_path / "new", device="cpu")
+    fresh = {n: p.detach().clone() for n, p in trainer.model.named_parameters() if n.startswith("policies.")}
+    assert trainer.init_weights(tmp_path / "w") == "loaded, new policies"
+    mine, theirs = dict(trainer.model.named_parameters()), dict(old.ema.named_parameters())
+    assert all(torch.equal(fresh[n], mine[n]) for n in fresh)
+    assert all(torch.allclose(p, mine[n], rtol=1e-3, atol=1e-4)
+               for n, p in theirs.items() if not n.startswith("policies."))
