@@ -76,7 +76,7 @@ PRETRAINED: dict[str, PretrainedRecord] = {
     ),
     "saphnet-b": PretrainedRecord(
         preset="saphnet-b",
-        sha256="7a9b0575cc9abdf430c4c68081c4a37925b46a546e43246cbe4f373c2ea25321",
+        sha256="282cbaf1a7af08cbcf26dadaac03365991c1bc2942610e89adc87c0c98aea91c",
         license="other",  # stage 1 holds DMPHN's published weights, which carry no licence
     ),
     "saphnet-test": PretrainedRecord(preset="saphnet-test", license="mit"),
