@@ -337,6 +337,7 @@ def synthesize(
         center=(float(rng.uniform(0, w)), float(rng.uniform(0, h))),
     )
 
+    # no draw at probability 0, so recipes without it keep their random stream
     still = bool(config.still_probability) and rng.random() < config.still_probability
     if still:
         camera = _Motion(

@@ -388,16 +388,16 @@ class Trainer:
         Raises ValueError when the weights do not fit this run's preset."""
         path = Path(path)
         how = "loaded"
+        own = self.model.state_dict()
         if path.suffix == ".pt":
             state = torch.load(path, map_location=self.device, weights_only=False)
             model_state, ema_state = state["model"], state["ema"]
         else:
             net, _ = load_model(path, preset=self.cfg.preset)
             model_state = net.state_dict()
-            if _shapes(model_state) != _shapes(self.model.state_dict()) and _both_dmphn(net, self.model):
+            if _shapes(model_state) != _shapes(own) and _both_dmphn(net, self.model):
                 model_state, how = shrink_state(net, self.model), "shrunk"
             ema_state = model_state
-        own = self.model.state_dict()
         if _shapes(own, policies=True) != _shapes(model_state, policies=True):
             fresh = {k: v for k, v in own.items() if k.startswith("policies.")}
             model_state = {**{k: v for k, v in model_state.items() if not k.startswith("policies.")}, **fresh}

@@ -38,7 +38,9 @@ def test_change_policy_never_scores_a_cell_lower_for_moving_it_further():
     assert torch.all(logits.flatten().diff() >= 0)
 
 
-def test_change_policy_ranks_the_cells_the_previous_stage_moved_most_after_training():
+def test_change_policy_learns_probabilities_that_separate_the_hard_cells():
+    # Any non-negative weights already rank cells by how far they moved (the test above); training sets
+    # the scale, so P_s reads as a probability: at the start every cell scores about 0.6.
     torch.manual_seed(0)
     policy = SamplingPolicy(feature_channels=8, cell=8, hidden=4, inputs="change")
     blurred = torch.rand(1, 3, 32, 32)
@@ -52,8 +54,8 @@ def test_change_policy_ranks_the_cells_the_previous_stage_moved_most_after_train
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
-    logits = policy(blurred, previous, torch.zeros(1, 8, 32, 32)).flatten()
-    assert set(logits.topk(8).indices.tolist()) == set(moved.flatten().topk(8).indices.tolist())
+    p = torch.sigmoid(policy(blurred, previous, torch.zeros(1, 8, 32, 32)).flatten()).detach()
+    assert p[target == 1].mean() > 0.7 and p[target == 0].mean() < 0.3
 
 
 def test_policy_input_changes_only_the_policies():

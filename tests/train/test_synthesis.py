@@ -161,6 +161,7 @@ def test_a_still_camera_blurs_only_the_moving_segments() -> None:
         shaken, target = synthesize(photo, seed, dataclasses.replace(still, still_probability=0.0))
         assert (np.abs(shaken - target).max(axis=2) < 1e-4).mean() < 0.1
 
+
 def test_highlights_saturate_and_streak() -> None:
     # A small white lamp on a dark scene: with the boost its streak stays saturated; without it, it fades.
     base = dict(blur_length=(0.4, 0.4), shake=(0.0, 0.0), rotation_deg=0.0, zoom=0.0, object_probability=0.0)
