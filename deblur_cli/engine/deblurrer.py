@@ -15,6 +15,7 @@ from torch import nn
 
 from ..errors import DeviceError, ImageSizeError, NumericalError
 from ..model.descriptor import Budget, ModelDescriptor, pad_to_multiple
+from .allocator import keep_freed_memory
 from .convert import check_image, color_channels, from_network, to_network
 from .devices import (
     DTYPES,
@@ -85,6 +86,8 @@ class Deblurrer:
         # the network's attention reads NHWC as free pixel-major views (measured on CPU: docs/performance.md).
         nhwc = self.device.type in ("cpu", "cuda")
         self.memory_format = torch.channels_last if nhwc else torch.contiguous_format
+        if self.device.type == "cpu":
+            keep_freed_memory()
         self.model = model.to(device=self.device, memory_format=self.memory_format)
         self.model = descriptor.to_dtype(self.model, self.dtype).eval()
         if self.dtype != torch.float32 and self.device.type != "cuda":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from .global_attention import GlobalAttention
@@ -50,6 +51,12 @@ class CAPM(nn.Module):
         if self.gate is None:
             mixed = branches[0]
         else:
-            gate = torch.softmax(self.gate(torch.cat([x, *branches], dim=1)), dim=1)
-            mixed = gate[:, :1] * branches[0] + gate[:, 1:] * branches[1]
+            # softmax over the gate's two logits is sigmoid(logit 0 - logit 1): one channel of the gate
+            # convolution, summed over the three inputs instead of concatenating them (a full-size copy).
+            weight = (self.gate.weight[0] - self.gate.weight[1]).unsqueeze(0)  # (1, 3C, 1, 1)
+            bias = (self.gate.bias[0] - self.gate.bias[1]).unsqueeze(0)
+            on_x, on_global, on_local = weight.chunk(3, dim=1)
+            global_out, local_out = branches
+            logit = F.conv2d(x, on_x, bias) + F.conv2d(global_out, on_global) + F.conv2d(local_out, on_local)
+            mixed = torch.lerp(local_out, global_out, torch.sigmoid(logit))
         return x + self.proj(mixed)

@@ -58,32 +58,76 @@ def deformable_filter(
     """Per-pixel k x k filter sampled bilinearly at tap + offset (zero outside the image).
 
     offsets: (N, 2k^2, H, W) in pixels, (dy, dx) for tap 0, then tap 1, ... (taps in raster order).
-    All taps are sampled by one `grid_sample` call, in float32: half-precision grid coordinates are off by up
-    to a quarter pixel at 1024 px, which ruins the filter.
+    Computed in float32: half-precision coordinates are off by up to a quarter pixel at 1024 px, which ruins
+    the filter. On the CPU one weighted `embedding_bag` gathers the 4 bilinear corners of every tap
+    (2-5x faster than `grid_sample` and the tap sum at the bottleneck, docs/performance.md); elsewhere one
+    `grid_sample` samples all taps.
     """
     out_dtype = x.dtype
     x, weights, offsets = x.float(), weights.float(), offsets.float()
+    if x.device.type == "cpu":
+        return _gathered_filter(x, weights, offsets, kernel_size).to(out_dtype)
+    return _sampled_filter(x, weights, offsets, kernel_size).to(out_dtype)
+
+
+def _tap_positions(
+    offsets: torch.Tensor, kernel_size: int, h: int, w: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Where every tap samples, in pixels: (y, x), each (N, taps, H, W)."""
+    n, device = offsets.shape[0], offsets.device
+    r = kernel_size // 2
+    taps = kernel_size * kernel_size
+    steps = torch.arange(-r, r + 1, device=device, dtype=torch.float32)
+    ty, tx = torch.meshgrid(steps, steps, indexing="ij")
+    off = offsets.view(n, taps, 2, h, w)
+    ys = torch.arange(h, device=device, dtype=torch.float32).view(1, 1, h, 1)
+    xs = torch.arange(w, device=device, dtype=torch.float32).view(1, 1, 1, w)
+    return ys + ty.reshape(1, taps, 1, 1) + off[:, :, 0], xs + tx.reshape(1, taps, 1, 1) + off[:, :, 1]
+
+
+def _sampled_filter(
+    x: torch.Tensor, weights: torch.Tensor, offsets: torch.Tensor, kernel_size: int
+) -> torch.Tensor:
+    """`deformable_filter` by one `grid_sample` over all taps, then the weighted tap sum."""
     n, c, h, w = x.shape
     groups, taps = weights.shape[1], weights.shape[2]
-    r = kernel_size // 2
-    dtype, device = x.dtype, x.device
-    ty, tx = torch.meshgrid(
-        torch.arange(-r, r + 1, device=device, dtype=dtype),
-        torch.arange(-r, r + 1, device=device, dtype=dtype),
-        indexing="ij",
-    )
-    ys = torch.arange(h, device=device, dtype=dtype).view(1, 1, h, 1)
-    xs = torch.arange(w, device=device, dtype=dtype).view(1, 1, 1, w)
-    off = offsets.view(n, taps, 2, h, w)
-    py = ys + ty.reshape(1, taps, 1, 1) + off[:, :, 0]  # (N, taps, H, W)
-    px = xs + tx.reshape(1, taps, 1, 1) + off[:, :, 1]
+    py, px = _tap_positions(offsets, kernel_size, h, w)
     # align_corners=True: pixel i sits at -1 + 2i/(size-1)
     gy = py * (2.0 / max(h - 1, 1)) - 1.0
     gx = px * (2.0 / max(w - 1, 1)) - 1.0
     grid = torch.stack([gx, gy], dim=-1).view(n, taps * h, w, 2)
     sampled = F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=True)
     sampled = sampled.view(n, groups, c // groups, taps, h, w)
-    return _weighted_sum_of_taps(sampled, weights).view(n, c, h, w).to(out_dtype)
+    return _weighted_sum_of_taps(sampled, weights).view(n, c, h, w)
+
+
+def _gathered_filter(
+    x: torch.Tensor, weights: torch.Tensor, offsets: torch.Tensor, kernel_size: int
+) -> torch.Tensor:
+    """`deformable_filter` as one weighted gather: each output pixel and channel group is the sum of the
+    taps' 4 bilinear corners, weighted by tap weight x bilinear weight (0 outside the image), read from
+    the pixel-major rows of `x` (a free view when `x` is channels_last). The result is channels_last."""
+    n, c, h, w = x.shape
+    groups, taps = weights.shape[1], weights.shape[2]
+    py, px = (t.permute(0, 2, 3, 1) for t in _tap_positions(offsets, kernel_size, h, w))  # (N, H, W, taps)
+    y0, x0 = py.floor(), px.floor()
+    fy, fx = py - y0, px - x0
+    y0, x0 = y0.long(), x0.long()
+    ys = torch.stack([y0, y0, y0 + 1, y0 + 1], dim=-1)  # corners: TL, TR, BL, BR
+    xs = torch.stack([x0, x0 + 1, x0, x0 + 1], dim=-1)
+    inside = (ys >= 0) & (ys < h) & (xs >= 0) & (xs < w)
+    bilinear = torch.stack([1 - fy, 1 - fy, fy, fy], dim=-1) * torch.stack([1 - fx, fx, 1 - fx, fx], dim=-1)
+    bilinear = bilinear * inside  # (N, H, W, taps, 4)
+    first = torch.arange(n, device=x.device).view(n, 1, 1, 1, 1) * (h * w)
+    pixel = first + ys.clamp(0, h - 1) * w + xs.clamp(0, w - 1)
+    # Rows of the table are (pixel, group) pairs: bag (n, y, x, g) reads rows pixel * groups + g.
+    group = torch.arange(groups, device=x.device).view(1, 1, 1, groups, 1)
+    rows = (pixel.view(n, h, w, 1, taps * 4) * groups + group).view(-1, taps * 4)
+    tap_weights = weights.permute(0, 3, 4, 1, 2).unsqueeze(-1)  # (N, H, W, G, taps, 1)
+    bag_weights = (tap_weights * bilinear.unsqueeze(3)).reshape(-1, taps * 4)
+    table = x.permute(0, 2, 3, 1).reshape(n * h * w * groups, c // groups)
+    out = F.embedding_bag(rows, table, mode="sum", per_sample_weights=bag_weights)
+    return out.view(n, h, w, c).permute(0, 3, 1, 2)
 
 
 def _weighted_sum_of_taps(values: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:

@@ -23,6 +23,7 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import ConcatDataset, DataLoader, Dataset, Sampler
 
+from ..engine.allocator import keep_freed_memory
 from ..model import SAPHNet, create_model
 from ..weights import load_model, save_pretrained
 from .datasets import FrameSequenceDataset, PairedFolderDataset, SharpFolderDataset, make_validation_set
@@ -312,6 +313,8 @@ class Trainer:
         # fused AdamW and the multi-tensor EMA, steps ran 9-16% faster on 2 CPU cores (docs/performance.md).
         nhwc = self.device.type in ("cpu", "cuda")
         self.memory_format = torch.channels_last if nhwc else torch.preserve_format
+        if self.device.type == "cpu":
+            keep_freed_memory()
         self.model = create_model(cfg.preset, **cfg.overrides)
         self.model.to(self.device, memory_format=self.memory_format)
         self.ema = copy.deepcopy(self.model).eval().requires_grad_(False)

@@ -1,6 +1,13 @@
+import pytest
 import torch
 
-from deblur_cli.model.pixel_filter import PixelDependentFilter, deformable_filter, dynamic_filter
+from deblur_cli.model.pixel_filter import (
+    PixelDependentFilter,
+    _gathered_filter,
+    _sampled_filter,
+    deformable_filter,
+    dynamic_filter,
+)
 
 
 def _weights(n, groups, taps, h, w):
@@ -39,3 +46,27 @@ def test_offsets_start_at_zero_and_are_learned():
     module(x).square().sum().backward()
     assert module.to_offsets.weight.abs().sum() == 0
     assert module.to_offsets.weight.grad.abs().sum() > 0
+
+
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_cpu_gather_matches_grid_sample_values_and_gradients(channels_last):
+    # Fractional offsets up to 3 px reach outside the image, where both read zeros.
+    torch.manual_seed(0)
+    x0 = torch.randn(2, 8, 9, 11)
+    if channels_last:
+        x0 = x0.contiguous(memory_format=torch.channels_last)
+    logits0, offsets0 = torch.randn(2, 4, 9, 9, 11), torch.randn(2, 18, 9, 11) * 1.5
+    results = []
+    for filt in (_sampled_filter, _gathered_filter):
+        x, logits, offsets = (t.clone().requires_grad_() for t in (x0, logits0, offsets0))
+        out = filt(x, torch.softmax(logits, dim=2), offsets, 3)
+        (out * torch.linspace(-1, 1, out.numel()).view(out.shape)).sum().backward()
+        results.append((out, x.grad, logits.grad, offsets.grad))
+    for sampled, gathered in zip(*results, strict=True):
+        torch.testing.assert_close(gathered, sampled, atol=1e-5, rtol=1e-4)
+
+
+def test_filter_keeps_the_input_dtype():
+    x = torch.randn(1, 8, 6, 6).to(torch.bfloat16)
+    out = deformable_filter(x, _weights(1, 4, 9, 6, 6), torch.randn(1, 18, 6, 6), 3)
+    assert out.dtype == torch.bfloat16 and out.shape == x.shape
