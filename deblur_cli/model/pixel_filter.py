@@ -109,22 +109,28 @@ def _gathered_filter(
     the pixel-major rows of `x` (a free view when `x` is channels_last). The result is channels_last."""
     n, c, h, w = x.shape
     groups, taps = weights.shape[1], weights.shape[2]
-    py, px = (t.permute(0, 2, 3, 1) for t in _tap_positions(offsets, kernel_size, h, w))  # (N, H, W, taps)
+    r = kernel_size // 2
+    f32 = {"device": x.device, "dtype": torch.float32}
+    steps = torch.arange(-r, r + 1, **f32)
+    ty, tx = torch.meshgrid(steps, steps, indexing="ij")
+    off = offsets.permute(0, 2, 3, 1).reshape(n, h, w, taps, 2, 1)  # a view for channels_last offsets
+    # Where each tap samples, in pixels: (N, H, W, taps, 1).
+    py = torch.arange(h, **f32).view(1, h, 1, 1, 1) + ty.reshape(taps, 1) + off[..., 0, :]
+    px = torch.arange(w, **f32).view(1, 1, w, 1, 1) + tx.reshape(taps, 1) + off[..., 1, :]
+    # Corners top-left, top-right, bottom-left, bottom-right, as a last dimension of 4.
+    dy, dx = torch.tensor([0.0, 0.0, 1.0, 1.0], **f32), torch.tensor([0.0, 1.0, 0.0, 1.0], **f32)
     y0, x0 = py.floor(), px.floor()
-    fy, fx = py - y0, px - x0
-    y0, x0 = y0.long(), x0.long()
-    ys = torch.stack([y0, y0, y0 + 1, y0 + 1], dim=-1)  # corners: TL, TR, BL, BR
-    xs = torch.stack([x0, x0 + 1, x0, x0 + 1], dim=-1)
-    inside = (ys >= 0) & (ys < h) & (xs >= 0) & (xs < w)
-    bilinear = torch.stack([1 - fy, 1 - fy, fy, fy], dim=-1) * torch.stack([1 - fx, fx, 1 - fx, fx], dim=-1)
-    bilinear = bilinear * inside  # (N, H, W, taps, 4)
-    first = torch.arange(n, device=x.device).view(n, 1, 1, 1, 1) * (h * w)
-    pixel = first + ys.clamp(0, h - 1) * w + xs.clamp(0, w - 1)
+    ys, xs = y0 + dy, x0 + dx
+    bilinear = ((1 - dy) + (py - y0) * (2 * dy - 1)) * ((1 - dx) + (px - x0) * (2 * dx - 1))
+    bilinear = bilinear.masked_fill_((ys < 0) | (ys > h - 1) | (xs < 0) | (xs > w - 1), 0.0)
+    pixel = (ys.clamp_(0, h - 1) * w + xs.clamp_(0, w - 1)).int()  # (N, H, W, taps, 4)
+    if n > 1:
+        pixel += (torch.arange(n, device=x.device, dtype=torch.int32) * (h * w)).view(n, 1, 1, 1, 1)
     # Rows of the table are (pixel, group) pairs: bag (n, y, x, g) reads rows pixel * groups + g.
-    group = torch.arange(groups, device=x.device).view(1, 1, 1, groups, 1)
-    rows = (pixel.view(n, h, w, 1, taps * 4) * groups + group).view(-1, taps * 4)
+    group = torch.arange(groups, device=x.device, dtype=torch.int32).view(1, 1, 1, groups, 1)
+    rows = (pixel.reshape(n, h, w, 1, taps * 4) * groups + group).view(-1, taps * 4)
     tap_weights = weights.permute(0, 3, 4, 1, 2).unsqueeze(-1)  # (N, H, W, G, taps, 1)
-    bag_weights = (tap_weights * bilinear.unsqueeze(3)).reshape(-1, taps * 4)
+    bag_weights = (tap_weights * bilinear.reshape(n, h, w, 1, taps, 4)).reshape(-1, taps * 4)
     table = x.permute(0, 2, 3, 1).reshape(n * h * w * groups, c // groups)
     out = F.embedding_bag(rows, table, mode="sum", per_sample_weights=bag_weights)
     return out.view(n, h, w, c).permute(0, 3, 1, 2)

@@ -148,7 +148,8 @@ class SAPHNet(nn.Module):
                 log_probs = torch.zeros(cells.shape, device=x.device)
                 difficulty = torch.ones(n, 1, grid.rows, grid.cols, device=x.device)
             if cells.shape[1]:
-                image, features = self._refine(refiner, x, image, features, cells, grid)
+                later = s < len(self.refiners) - 1  # only a later stage reads the blended features
+                image, features = self._refine(refiner, x, image, features, cells, grid, blend_features=later)
             out.stages.append(image)
             out.difficulty.append(difficulty)
             out.chosen.append(grid.chosen_mask(cells))
@@ -168,14 +169,17 @@ class SAPHNet(nn.Module):
         features: torch.Tensor,
         cells: torch.Tensor,
         grid: CellGrid,
+        *,
+        blend_features: bool = True,
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Gather the chosen cells, refine them together, blend image and features back."""
+        """Gather the chosen cells, refine them together, blend the image back, and the features too
+        unless no later stage reads them (`blend_features` False: the features come back unchanged)."""
         patches = gather_cells(torch.cat([blurred, image, features], dim=1), cells, grid)
         residual, patch_features = refiner(patches, features, group=cells.shape[1])
         refined = patches[:, 3:6] + residual
-        return scatter_cells(image, refined, cells, grid), scatter_cells(
-            features, patch_features, cells, grid
-        )
+        if blend_features:
+            features = scatter_cells(features, patch_features, cells, grid)
+        return scatter_cells(image, refined, cells, grid), features
 
 
 def _check_batch(x: torch.Tensor, multiple: int = 1) -> None:
