@@ -123,7 +123,9 @@ def _gathered_filter(
     ys, xs = y0 + dy, x0 + dx
     bilinear = ((1 - dy) + (py - y0) * (2 * dy - 1)) * ((1 - dx) + (px - x0) * (2 * dx - 1))
     bilinear = bilinear.masked_fill_((ys < 0) | (ys > h - 1) | (xs < 0) | (xs > w - 1), 0.0)
-    pixel = (ys.clamp_(0, h - 1) * w + xs.clamp_(0, w - 1)).int()  # (N, H, W, taps, 4)
+    # A NaN offset must not become an index: it reads pixel 0 with a NaN weight, so the output shows it.
+    ys, xs = ys.nan_to_num_(0.0).clamp_(0, h - 1), xs.nan_to_num_(0.0).clamp_(0, w - 1)
+    pixel = (ys * w + xs).int()  # (N, H, W, taps, 4)
     if n > 1:
         pixel += (torch.arange(n, device=x.device, dtype=torch.int32) * (h * w)).view(n, 1, 1, 1, 1)
     # Rows of the table are (pixel, group) pairs: bag (n, y, x, g) reads rows pixel * groups + g.

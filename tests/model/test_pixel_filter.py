@@ -70,3 +70,13 @@ def test_filter_keeps_the_input_dtype():
     x = torch.randn(1, 8, 6, 6).to(torch.bfloat16)
     out = deformable_filter(x, _weights(1, 4, 9, 6, 6), torch.randn(1, 18, 6, 6), 3)
     assert out.dtype == torch.bfloat16 and out.shape == x.shape
+
+
+def test_non_finite_offsets_show_in_the_output_instead_of_indexing_anywhere():
+    x = torch.randn(1, 8, 6, 6)
+    offsets = torch.zeros(1, 18, 6, 6)
+    offsets[0, 0, 2, 2] = float("nan")  # tap 0's dy at pixel (2, 2): every group reads that tap
+    offsets[0, 3, 1, 1] = 1e9  # far outside the image: reads zero
+    out = _gathered_filter(x, _weights(1, 4, 9, 6, 6), offsets, 3)
+    assert out[0, :, 2, 2].isnan().all()
+    assert out.isnan().sum() == 8 and out[0, :, 1, 1].isfinite().all()
