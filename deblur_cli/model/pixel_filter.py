@@ -70,19 +70,12 @@ def deformable_filter(
     return _sampled_filter(x, weights, offsets, kernel_size).to(out_dtype)
 
 
-def _tap_positions(
-    offsets: torch.Tensor, kernel_size: int, h: int, w: int
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Where every tap samples, in pixels: (y, x), each (N, taps, H, W)."""
-    n, device = offsets.shape[0], offsets.device
+def _tap_steps(kernel_size: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    """Each tap's (dy, dx) from the centre, in raster order, as two float32 vectors of k^2."""
     r = kernel_size // 2
-    taps = kernel_size * kernel_size
     steps = torch.arange(-r, r + 1, device=device, dtype=torch.float32)
     ty, tx = torch.meshgrid(steps, steps, indexing="ij")
-    off = offsets.view(n, taps, 2, h, w)
-    ys = torch.arange(h, device=device, dtype=torch.float32).view(1, 1, h, 1)
-    xs = torch.arange(w, device=device, dtype=torch.float32).view(1, 1, 1, w)
-    return ys + ty.reshape(1, taps, 1, 1) + off[:, :, 0], xs + tx.reshape(1, taps, 1, 1) + off[:, :, 1]
+    return ty.reshape(-1), tx.reshape(-1)
 
 
 def _sampled_filter(
@@ -91,7 +84,12 @@ def _sampled_filter(
     """`deformable_filter` by one `grid_sample` over all taps, then the weighted tap sum."""
     n, c, h, w = x.shape
     groups, taps = weights.shape[1], weights.shape[2]
-    py, px = _tap_positions(offsets, kernel_size, h, w)
+    ty, tx = _tap_steps(kernel_size, x.device)
+    off = offsets.view(n, taps, 2, h, w)
+    ys = torch.arange(h, device=x.device, dtype=torch.float32).view(1, 1, h, 1)
+    xs = torch.arange(w, device=x.device, dtype=torch.float32).view(1, 1, 1, w)
+    py = ys + ty.view(1, taps, 1, 1) + off[:, :, 0]  # (N, taps, H, W)
+    px = xs + tx.view(1, taps, 1, 1) + off[:, :, 1]
     # align_corners=True: pixel i sits at -1 + 2i/(size-1)
     gy = py * (2.0 / max(h - 1, 1)) - 1.0
     gx = px * (2.0 / max(w - 1, 1)) - 1.0
@@ -109,14 +107,12 @@ def _gathered_filter(
     the pixel-major rows of `x` (a free view when `x` is channels_last). The result is channels_last."""
     n, c, h, w = x.shape
     groups, taps = weights.shape[1], weights.shape[2]
-    r = kernel_size // 2
     f32 = {"device": x.device, "dtype": torch.float32}
-    steps = torch.arange(-r, r + 1, **f32)
-    ty, tx = torch.meshgrid(steps, steps, indexing="ij")
+    ty, tx = _tap_steps(kernel_size, x.device)
     off = offsets.permute(0, 2, 3, 1).reshape(n, h, w, taps, 2, 1)  # a view for channels_last offsets
     # Where each tap samples, in pixels: (N, H, W, taps, 1).
-    py = torch.arange(h, **f32).view(1, h, 1, 1, 1) + ty.reshape(taps, 1) + off[..., 0, :]
-    px = torch.arange(w, **f32).view(1, 1, w, 1, 1) + tx.reshape(taps, 1) + off[..., 1, :]
+    py = torch.arange(h, **f32).view(1, h, 1, 1, 1) + ty.view(taps, 1) + off[..., 0, :]
+    px = torch.arange(w, **f32).view(1, 1, w, 1, 1) + tx.view(taps, 1) + off[..., 1, :]
     # Corners top-left, top-right, bottom-left, bottom-right, as a last dimension of 4.
     dy, dx = torch.tensor([0.0, 0.0, 1.0, 1.0], **f32), torch.tensor([0.0, 1.0, 0.0, 1.0], **f32)
     y0, x0 = py.floor(), px.floor()
