@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from deblur_cli.engine import devices
 from deblur_cli.model import create_model
 from deblur_cli.weights import save_pretrained
 
@@ -26,6 +27,24 @@ def _deadline(seconds: int) -> Iterator[None]:
     finally:
         signal.alarm(0)
         signal.signal(signal.SIGALRM, old)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _fp32_cpu() -> Iterator[None]:
+    """Tests, and the processes they start, see a CPU without native bf16, so `--precision auto` means fp32
+    whatever machine runs them; tests of the bf16 choice set DEBLUR_CPU_BF16 themselves."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DEBLUR_CPU_BF16", "0")
+        devices.cpu_runs_bf16.cache_clear()
+        yield
+    devices.cpu_runs_bf16.cache_clear()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_bf16_check() -> Iterator[None]:
+    """A test that changes DEBLUR_CPU_BF16 leaves no cached answer behind."""
+    yield
+    devices.cpu_runs_bf16.cache_clear()
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import torch
 from rich.table import Table
 
 from .. import __version__
-from ..engine.devices import resolve_device
+from ..engine.devices import cpu_runs_bf16, resolve_device
 from ..errors import DeblurError
 from ..model import DEFAULT_PRESET, list_presets
 from ..weights import get_record, local_files
@@ -71,5 +71,10 @@ def _devices() -> list[tuple[str, str]]:
         rows.append(("cuda", f"not available ({build})"))
     rows.append(("mps", "available" if torch.backends.mps.is_available() else "not available"))
     rows.append(("cpu", f"{torch.get_num_threads()} torch threads, {os.cpu_count()} logical cores"))
-    rows.append(("auto", f"runs on {resolve_device('auto')}"))
+    auto = resolve_device("auto")
+    if auto.type == "cpu":
+        precision = "bf16 (native on this CPU)" if cpu_runs_bf16() else "fp32 (no native bf16)"
+        rows.append(("auto", f"runs on cpu in {precision}"))
+    else:
+        rows.append(("auto", f"runs on {auto}"))
     return rows

@@ -62,7 +62,8 @@ SpreadDeviceOption = Annotated[str, typer.Option(
     "a comma-separated list (cuda:0,cuda:1) to spread the photos over several devices, one worker process "
     "each.")]
 PrecisionOption = Annotated[Precision, typer.Option(
-    "--precision", help="auto uses fp16/bf16 only where the device runs them correctly, never on CPU.")]
+    "--precision", help="auto: fp16/bf16 on GPUs that run them correctly, bf16 on CPUs with native bf16 "
+    "(AVX512-BF16, AMX), else fp32.")]
 TileOption = Annotated[str, typer.Option(
     "--tile", callback=_check_tile,
     help="Tile size in pixels: auto (from free memory), 0 (whole image at once) or N.")]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+from functools import cache
 from pathlib import Path
 from typing import Literal
 
@@ -59,12 +60,33 @@ def resolve_device(spec: str | torch.device = "auto") -> torch.device:
     return torch.device("cuda", index)
 
 
+@cache
+def cpu_runs_bf16() -> bool:
+    """Whether this CPU does bf16 arithmetic natively (AVX512-BF16 or AMX), where bf16 halves a network's
+    time; elsewhere torch emulates it, slower than fp32. ``DEBLUR_CPU_BF16=0`` or ``1`` overrides the check
+    (worker processes inherit it).
+
+    Raises:
+        DeviceError: DEBLUR_CPU_BF16 is set to something other than 0 or 1.
+    """
+    forced = os.environ.get("DEBLUR_CPU_BF16")
+    if forced is not None:
+        if forced not in ("0", "1"):
+            raise DeviceError(f"DEBLUR_CPU_BF16 must be 0 or 1, got {forced!r}")
+        return forced == "1"
+    checks = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
+    return any(getattr(torch.cpu, name, lambda: False)() for name in checks)
+
+
 def resolve_precision(spec: Precision | str, device: torch.device, descriptor: ModelDescriptor) -> str:
     """Pick fp32/fp16/bf16. "auto" uses fp16 on CUDA when the network is half-safe (bf16 when only that
-    is, and the GPU runs it), fp32 elsewhere; half precisions are never chosen on CPU or MPS unless asked."""
+    is, and the GPU runs it), bf16 on CPUs with native bf16 when the network is bf16-safe, fp32 elsewhere
+    (MPS, other CPUs)."""
     if spec not in ("auto", *DTYPES):
         raise ValueError(f"precision must be auto, fp32, fp16 or bf16, got {spec!r}")
     if spec == "auto":
+        if device.type == "cpu":
+            return "bf16" if descriptor.supports_bfloat16 and cpu_runs_bf16() else "fp32"
         if device.type != "cuda":
             return "fp32"
         if descriptor.supports_half:

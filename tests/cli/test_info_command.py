@@ -23,6 +23,8 @@ def test_info_lists_versions_devices_and_presets() -> None:
     mps = torch.backends.mps.is_available()
     expected = "cuda:0" if torch.cuda.is_available() else "mps" if mps else "cpu"
     assert f"runs on {expected}" in result.stdout
+    if expected == "cpu":
+        assert "runs on cpu in fp32 (no native bf16)" in result.stdout  # conftest's CPU
     for preset in list_presets():
         assert preset in result.stdout
     assert f"{DEFAULT_PRESET} (default)" in result.stdout and f"default: {DEFAULT_PRESET} (" in result.stdout

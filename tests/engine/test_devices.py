@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import platform
+import re
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
 
-from deblur_cli.engine import Deblurrer
+from deblur_cli.engine import Deblurrer, devices
 from deblur_cli.engine.devices import host_available_bytes, resolve_device, resolve_precision
 from deblur_cli.engine.sizing import auto_tile
 from deblur_cli.errors import DeviceError
@@ -49,7 +53,7 @@ def test_mps_without_apple_silicon_says_so() -> None:
         resolve_device("mps")
 
 
-def test_auto_precision_is_fp32_off_cuda_and_explicit_choices_are_kept() -> None:
+def test_auto_precision_is_fp32_on_a_cpu_without_bf16_and_explicit_choices_are_kept() -> None:
     cpu = torch.device("cpu")
     assert resolve_precision("auto", cpu, HALF_SAFE) == "fp32"
     assert resolve_precision("bf16", cpu, HALF_SAFE) == "bf16"
@@ -60,6 +64,34 @@ def test_auto_precision_is_fp32_off_cuda_and_explicit_choices_are_kept() -> None
         resolve_precision("bf16", cpu, FP32_ONLY)
     with pytest.raises(ValueError, match="precision must be"):
         resolve_precision("fp8", cpu, HALF_SAFE)
+
+
+def test_auto_precision_is_bf16_on_a_cpu_with_native_bf16_for_bf16_safe_networks(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("DEBLUR_CPU_BF16", "1")
+    devices.cpu_runs_bf16.cache_clear()
+    cpu = torch.device("cpu")
+    assert resolve_precision("auto", cpu, HALF_SAFE) == "bf16"
+    assert resolve_precision("auto", cpu, FP32_ONLY) == "fp32"
+    assert resolve_precision("fp32", cpu, HALF_SAFE) == "fp32"
+    assert Deblurrer(create_model("saphnet-test"), device="cpu").precision == "bf16"
+
+
+@pytest.mark.skipif(not Path("/proc/cpuinfo").exists() or platform.machine() != "x86_64",
+                    reason="reads the x86 CPU flags Linux lists")
+def test_native_bf16_matches_the_flags_linux_lists(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("DEBLUR_CPU_BF16")
+    devices.cpu_runs_bf16.cache_clear()
+    flags = set(re.findall(r"\w+", Path("/proc/cpuinfo").read_text()))
+    assert devices.cpu_runs_bf16() == bool({"avx512_bf16", "amx_bf16"} & flags)
+
+
+def test_a_bad_bf16_override_says_what_it_takes(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DEBLUR_CPU_BF16", "yes")
+    devices.cpu_runs_bf16.cache_clear()
+    with pytest.raises(DeviceError, match="DEBLUR_CPU_BF16 must be 0 or 1, got 'yes'"):
+        resolve_precision("auto", torch.device("cpu"), HALF_SAFE)
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
