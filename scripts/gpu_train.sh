@@ -26,7 +26,10 @@
 # best EMA so far to best/. With the checkpoint (about 17 MiB) and the repo (about 8 MiB), a call carries
 # under 64 MiB. The checkpoint comes back in parts under 16 MiB each, which unpack joins.
 # Environment: TIME_LIMIT (default 540 s), STEPS (the run's length, default 20000), UNTIL (stop at this step,
-# default: STEPS), INIT (weights a new run starts from, default weights/saphnet-s), DEVICE (default cuda),
+# default: STEPS), PRESET (default saphnet-s), ARCH (space-separated FIELD=VALUE changes to the preset's network,
+# `deblur train --arch`, e.g. "blocks=1"), INIT (weights a new run starts from, default weights/saphnet-s; a
+# wider or deeper network's weights are cut down to the preset's), TEACHER and TEACHER_WEIGHT (a second target
+# on the GoPro-recipe samples, e.g. weights/saphnet-b and 1.0; default none), DEVICE (default cuda),
 # BATCH (default 16), CROP (default 256), WORKERS (data-preparing processes, default 12 of the 16 cores; each
 # caches up to 160 decoded frames, about 450 MB), SNAPSHOT_EVERY (export the EMA every this many steps,
 # default 500), VAL_EVERY (default 500), MIX (photos, frames, pairs; default 1,2,0), FRAME_STRIDE (default 1,1),
@@ -34,7 +37,8 @@
 # pays; if compiling fails, the run warns and goes on uncompiled), PYTHON (default python3: the GPU image has
 # torch, typer, rich, opencv, imageio, pillow, safetensors and huggingface-hub, so the repo runs there
 # uninstalled).
-# STEPS, BATCH, CROP, MIX, FRAME_STRIDE and LR are read when the run starts; a resumed run keeps its own.
+# STEPS, BATCH, CROP, MIX, FRAME_STRIDE, LR, PRESET, ARCH and TEACHER are read when the run starts; a resumed
+# run keeps its own.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # Compiled kernels are cached in the repo's copy on the GPU machine, which keeps ignored files between calls.
@@ -63,6 +67,11 @@ print(f"{sys.argv[2]}: {rate:.2f} steps/s, {rate * batch * crop * crop / 1e6:.1f
       f"({len(records)} steps, {first_step})")
 PY
 }
+
+# The network and its teacher, as `deblur train` options, for train and probe.
+network=(--preset "${PRESET:-saphnet-s}")
+for change in ${ARCH:-}; do network+=(--arch "$change"); done
+[ -n "${TEACHER:-}" ] && network+=(--teacher "$TEACHER" --teacher-weight "${TEACHER_WEIGHT:-1.0}")
 
 case "${1:-}" in
 pack-shards)
@@ -109,7 +118,7 @@ train)
     rm -rf "$CARRY/run/snapshots"  # only this call's come back
     validation=()
     [ -d "$CARRY/val" ] && validation=(--val-sharp "$CARRY/val" --val-count 24 --val-every "${VAL_EVERY:-500}")
-    "${PYTHON:-python3}" -m deblur_cli train -o "$CARRY/run" --init "${INIT:-weights/saphnet-s}" \
+    "${PYTHON:-python3}" -m deblur_cli train -o "$CARRY/run" "${network[@]}" --init "${INIT:-weights/saphnet-s}" \
         --frames "$CARRY/frames" --sharp "$CARRY/sharp" --mix "${MIX:-1,2,0}" --frame-stride "${FRAME_STRIDE:-1,1}" \
         --steps "${STEPS:-20000}" --batch-size "${BATCH:-16}" --crop "${CROP:-256}" --lr "${LR:-2e-4}" --warmup 200 \
         --stage1-steps 0 --random-steps 0 --ema-decay 0.999 --checkpoint-every 200 \
@@ -136,7 +145,7 @@ probe)
         # The time limit counts from the start: a compiling first step gets PROBE_COMPILE_SECONDS more.
         limit=${PROBE_SECONDS:-30}
         [ "$mode" = off ] || limit=$(( limit + ${PROBE_COMPILE_SECONDS:-180} ))
-        "${PYTHON:-python3}" -m deblur_cli train -o "$dir" --init "${INIT:-weights/saphnet-s}" \
+        "${PYTHON:-python3}" -m deblur_cli train -o "$dir" "${network[@]}" --init "${INIT:-weights/saphnet-s}" \
             --frames "$CARRY/frames" --sharp "$CARRY/sharp" --mix "${MIX:-1,2,0}" --steps 1000000 \
             --batch-size "${size%x*}" --crop "${size#*x}" --stage1-steps 0 --random-steps 0 \
             --checkpoint-every 1000000 --workers "${WORKERS:-12}" --frame-cache 160 --compile "$mode" \
@@ -154,7 +163,7 @@ unpack)
     echo "carry/run/ now resumes at step $(tail -n 1 "$from/log.jsonl" | python3 -c 'import json,sys; print(json.load(sys.stdin)["step"])')"
     ;;
 *)
-    sed -n 2,37p "$0" >&2
+    sed -n 2,41p "$0" >&2
     exit 2
     ;;
 esac

@@ -52,6 +52,20 @@ def _parse_synth(items: list[str]) -> dict[str, object]:
     return overrides
 
 
+def _parse_arch(preset: str, items: list[str]) -> dict[str, object]:
+    """`--arch blocks=1` (repeatable) as changes to the preset's config, checked together on the preset."""
+    from ..model.config import SAPHNetConfig
+    from ..model.presets import PRESETS, get_config
+
+    try:
+        overrides = dict(SAPHNetConfig.parse_override(item) for item in items)
+        if preset in PRESETS:  # an unknown preset is the trainer's error to report
+            get_config(preset, **overrides)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--arch") from None
+    return overrides
+
+
 def _parse_stride(text: str) -> tuple[int, int]:
     """`--frame-stride 1,3` (or `2`) as an inclusive range of whole frames, at least 1."""
     try:
@@ -72,6 +86,14 @@ def train(
         Path, typer.Option("--out", "-o", help="Run folder: checkpoint, log, best export, snapshots.")
     ],
     preset: Annotated[str, typer.Option("--preset", help="Network preset to train.")] = "saphnet-s",
+    arch: Annotated[
+        list[str] | None,
+        typer.Option(
+            metavar="FIELD=VALUE",
+            help="Change the preset's network, e.g. blocks=1 or capm_scales= (repeatable; fields of "
+            "deblur_cli.model.SAPHNetConfig). The exported config.json records the result.",
+        ),
+    ] = None,
     sharp: Annotated[
         list[Path] | None,
         typer.Option(
@@ -221,6 +243,7 @@ def train(
         snapshot_every=snapshot_every,
         compile=compile_mode,
         preset=preset,
+        overrides=_parse_arch(preset, arch or []),
         sharp_dirs=[str(p) for p in sharp or []],
         sharp_exclude=list(sharp_exclude or []),
         frame_dirs=[str(p) for p in frames or []],

@@ -204,3 +204,31 @@ def test_train_synthesis_and_frame_stride_options_are_saved_and_checked(tmp_path
         assert failed.exit_code == 2, failed.output
         assert message in " ".join(failed.output.split())
         assert not (tmp_path / "bad").exists()
+
+
+def test_train_arch_changes_the_network_and_the_export_records_it(tmp_path):
+    from deblur_cli.weights import load_model
+
+    photos = _photos(tmp_path / "photos")
+    base = _tiny_run(tmp_path, photos)
+    options = ["--arch", "blocks=2", "--arch", "capm_scales=", "--arch", "budget=0.3,0.1"]
+    result = runner.invoke(app, [*base, *options, "--export", str(tmp_path / "w")])
+    assert result.exit_code == 0, result.output
+    saved = torch.load(tmp_path / "run" / "checkpoint.pt", map_location="cpu", weights_only=False)
+    assert saved["config"]["overrides"] == {"blocks": 2, "capm_scales": (), "budget": (0.3, 0.1)}
+    document = json.loads((tmp_path / "w" / "config.json").read_text())
+    assert document["preset"] is None  # no longer the preset it started from
+    assert document["config"]["blocks"] == 2 and document["config"]["capm_scales"] == []
+    model, _ = load_model(tmp_path / "w")
+    assert model.config.blocks == 2 and model.config.budget == (0.3, 0.1)
+
+    for bad, message in (
+        (["--arch", "depth=2"], "FIELD one of"),
+        (["--arch", "blocks=two"], "blocks takes int"),
+        (["--arch", "levels=4"], "levels must be 1, 2 or 3"),
+        (["--arch", "budget=0.3"], "budget needs 2 fractions"),
+    ):
+        failed = runner.invoke(app, [*base, "-o", str(tmp_path / "bad"), *bad])
+        assert failed.exit_code == 2, failed.output
+        assert message in " ".join(failed.output.split())
+        assert not (tmp_path / "bad").exists()
