@@ -33,8 +33,9 @@
 # BATCH (default 16), CROP (default 256), WORKERS (data-preparing processes, default 12 of the 16 cores; each
 # caches up to 160 decoded frames, about 450 MB), SNAPSHOT_EVERY (export the EMA every this many steps,
 # default 500), VAL_EVERY (default 500), MIX (photos, frames, pairs; default 1,2,0), FRAME_STRIDE (default 1,1),
-# LR (default 2e-4), COMPILE (torch.compile: off, default or reduce-overhead; default off until a run shows it
-# pays; if compiling fails, the run warns and goes on uncompiled), PYTHON (default python3: the GPU image has
+# LR (default 2e-4), CHECKPOINT_BACK (0: leave the checkpoint on the GPU machine; default 1), COMPILE
+# (torch.compile: off, default or reduce-overhead; default off until a run shows it pays; if compiling
+# fails, the run warns and goes on uncompiled), PYTHON (default python3: the GPU image has
 # torch, typer, rich, opencv, imageio, pillow, safetensors and huggingface-hub, so the repo runs there
 # uninstalled).
 # STEPS, BATCH, CROP, MIX, FRAME_STRIDE, LR, PRESET, ARCH and TEACHER are read when the run starts; a resumed
@@ -125,8 +126,9 @@ train)
         --workers "${WORKERS:-12}" --frame-cache 160 --snapshot-every "${SNAPSHOT_EVERY:-500}" "${validation[@]}" \
         --until "${UNTIL:-${STEPS:-20000}}" --time-limit "${TIME_LIMIT:-540}" --device "${DEVICE:-cuda}" \
         --compile "${COMPILE:-off}" --export "$out/export" --quiet
-    # A file comes back only under 16 MiB: the checkpoint (about 17 MiB) comes back in parts.
-    split -b 15M "$CARRY/run/checkpoint.pt" "$out/checkpoint.pt.part-"
+    # A file comes back only under 16 MiB: the checkpoint (about 17 MiB) comes back in parts, unless
+    # CHECKPOINT_BACK=0 (a one-call run: at most 8 files and 64 MiB come back in all).
+    if [ "${CHECKPOINT_BACK:-1}" != 0 ]; then split -b 15M "$CARRY/run/checkpoint.pt" "$out/checkpoint.pt.part-"; fi
     cp "$CARRY/run/log.jsonl" "$out/"
     for folder in snapshots best; do
         if [ -d "$CARRY/run/$folder" ]; then cp -r "$CARRY/run/$folder" "$out/"; fi
@@ -163,7 +165,7 @@ unpack)
     echo "carry/run/ now resumes at step $(tail -n 1 "$from/log.jsonl" | python3 -c 'import json,sys; print(json.load(sys.stdin)["step"])')"
     ;;
 *)
-    sed -n 2,41p "$0" >&2
+    sed -n 2,42p "$0" >&2
     exit 2
     ;;
 esac
