@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -40,30 +41,36 @@ def _parse_mix(text: str) -> tuple[float, float, float]:
     return shares  # type: ignore[return-value]
 
 
+def _parse_fields(
+    items: list[str], parse: Callable[[str], tuple[str, object]], check: Callable[..., object], option: str
+) -> dict[str, object]:
+    """Repeatable `FIELD=VALUE` options as a dict, each parsed by `parse` and all checked together by calling
+    `check(**changes)`; a bad one is the option's usage error."""
+    try:
+        changes = dict(parse(item) for item in items)
+        check(**changes)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint=option) from None
+    return changes
+
+
 def _parse_synth(items: list[str]) -> dict[str, object]:
     """`--synth blur_length=0.01,0.3` (repeatable) as SynthesisConfig overrides, checked together."""
     from ..train.synthesis import SynthesisConfig
 
-    try:
-        overrides = dict(SynthesisConfig.parse_override(item) for item in items)
-        SynthesisConfig(**overrides)
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc), param_hint="--synth") from None
-    return overrides
+    return _parse_fields(items, SynthesisConfig.parse_override, SynthesisConfig, "--synth")
 
 
 def _parse_arch(preset: str, items: list[str]) -> dict[str, object]:
-    """`--arch blocks=1` (repeatable) as changes to the preset's config, checked together on the preset."""
+    """`--arch blocks=1` (repeatable) as changes to the preset's config, checked together on the preset
+    (an unknown preset is the trainer's error to report)."""
     from ..model.config import SAPHNetConfig
     from ..model.presets import PRESETS, get_config
 
-    try:
-        overrides = dict(SAPHNetConfig.parse_override(item) for item in items)
-        if preset in PRESETS:  # an unknown preset is the trainer's error to report
-            get_config(preset, **overrides)
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc), param_hint="--arch") from None
-    return overrides
+    def check(**changes: object) -> object:
+        return get_config(preset, **changes) if preset in PRESETS else None
+
+    return _parse_fields(items, SAPHNetConfig.parse_override, check, "--arch")
 
 
 def _parse_stride(text: str) -> tuple[int, int]:

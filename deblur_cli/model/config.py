@@ -7,6 +7,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..overrides import parse_field_override
+
 
 @dataclass(frozen=True)
 class SAPHNetConfig:
@@ -106,24 +108,7 @@ class SAPHNetConfig:
         """``"blocks=1"`` as ``("blocks", 1)``, typed like the field's default (``capm_scales=`` is the empty
         tuple, ``budget=0.3,0.15`` a tuple), so a command line can change any setting; raises ValueError
         naming the fields on a bad name or value. The combined config checks the values themselves."""
-        name, sep, value = text.partition("=")
-        defaults = {f.name: f.default for f in dataclasses.fields(cls) if f.name != "extra"}
-        name = name.strip()
-        if not sep or name not in defaults:
-            raise ValueError(f"expected FIELD=VALUE with FIELD one of {', '.join(defaults)}; got {text!r}")
-        default, value = defaults[name], value.strip()
-        try:
-            if isinstance(default, bool):
-                if value.lower() not in ("true", "false", "1", "0"):
-                    raise ValueError
-                return name, value.lower() in ("true", "1")
-            if isinstance(default, tuple):
-                kind = type(default[0])
-                return name, tuple(kind(part) for part in value.split(",")) if value else ()
-            return name, type(default)(value)
-        except ValueError:
-            shape = "comma-separated values" if isinstance(default, tuple) else type(default).__name__
-            raise ValueError(f"{name} takes {shape} (default {default}), got {value!r}") from None
+        return parse_field_override(cls, text, skip=("extra",))
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> SAPHNetConfig:

@@ -19,6 +19,7 @@ import cv2
 import numpy as np
 
 from ..errors import ImageWriteError
+from ..overrides import parse_field_override
 
 __all__ = ["SynthesisConfig", "synthesize", "to_linear", "to_gamma"]
 
@@ -121,26 +122,7 @@ class SynthesisConfig:
     def parse_override(cls, text: str) -> tuple[str, object]:
         """``"blur_length=0.01,0.3"`` as ``("blur_length", (0.01, 0.3))``, typed like the field's default, so
         a command line can change any range; raises ValueError naming the fields on a bad name or value."""
-        name, sep, value = text.partition("=")
-        defaults = {f.name: f.default for f in fields(cls)}
-        if not sep or name.strip() not in defaults:
-            raise ValueError(f"expected FIELD=VALUE with FIELD one of {', '.join(defaults)}; got {text!r}")
-        name = name.strip()
-        default = defaults[name]
-        try:
-            if isinstance(default, bool):
-                if value.strip().lower() not in ("true", "false", "1", "0"):
-                    raise ValueError
-                return name, value.strip().lower() in ("true", "1")
-            if isinstance(default, tuple):
-                parts = tuple(type(default[0])(part) for part in value.split(","))
-                if len(parts) != 2:
-                    raise ValueError
-                return name, parts
-            return name, type(default)(value)
-        except ValueError:
-            shape = "LO,HI" if isinstance(default, tuple) else type(default).__name__
-            raise ValueError(f"{name} takes {shape} (default {default}), got {value!r}") from None
+        return parse_field_override(cls, text, pairs=True)
 
 
 _LUT_CACHE: dict[float, np.ndarray] = {}
