@@ -76,18 +76,19 @@ class CellGrid:
 
 
 def gather_cells(x: torch.Tensor, cells: torch.Tensor, grid: CellGrid) -> torch.Tensor:
-    """(N, C, H, W) -> (N * K, C, P, P): the chosen cells with their halos (edges padded by replication)."""
-    n, c = x.shape[:2]
-    k = cells.shape[1]
+    """(N, C, H, W) -> (N * K, C, P, P), channels_last: the chosen cells with their halos (edges padded by
+    replication).
+
+    Reads whole pixel rows (all C channels at once) of the pixel-major view, which a channels_last `x`
+    gives for free: one `index_select`, 10-25x faster on the CPU than gathering each channel plane apart.
+    """
+    n, c, h, w = x.shape
+    k, p = cells.shape[1], grid.patch
     # Indices into x itself, not into a replicate-padded copy: the same values, one copy fewer, and a
     # graph torch.compile can train (inductor 2.13 mis-strides replication_pad2d_backward, channels_last).
-    idx = grid.source_index(cells).unsqueeze(1).expand(n, c, -1)
-    patches = x.flatten(2).gather(2, idx)
-    return (
-        patches.view(n, c, k, grid.patch, grid.patch)
-        .transpose(1, 2)
-        .reshape(n * k, c, grid.patch, grid.patch)
-    )
+    idx = grid.source_index(cells) + _image_offsets(n, h * w, cells.device)
+    pixels = x.permute(0, 2, 3, 1).reshape(n * h * w, c)
+    return pixels.index_select(0, idx.flatten()).view(n * k, p, p, c).permute(0, 3, 1, 2)
 
 
 def scatter_cells(
@@ -97,19 +98,23 @@ def scatter_cells(
 
     Each pixel becomes the window-weighted mean of the patches covering it, mixed with `base` by
     min(total weight, 1): cells' interiors take the refined values, and the halos fade into the
-    neighbouring unchosen cells without a seam. Pixels no patch covers keep `base` exactly.
+    neighbouring unchosen cells without a seam. Pixels no patch covers keep `base` exactly. Sums whole
+    pixel rows into a pixel-major accumulator, so the result keeps `base`'s channels_last layout.
     """
     n, c, h, w = base.shape
     k, p, halo = cells.shape[1], grid.patch, grid.halo
+    hp, wp = h + 2 * halo, w + 2 * halo
     window = grid.window(base.device, base.dtype)
-    weighted = (patches * window).view(n, k, c, p * p).transpose(1, 2).reshape(n, c, k * p * p)
-    idx = grid.pixel_index(cells)
-    size = (h + 2 * halo) * (w + 2 * halo)
-    acc = base.new_zeros(n, c, size).scatter_add_(2, idx.unsqueeze(1).expand(n, c, -1), weighted)
-    wsum = base.new_zeros(n, 1, size).scatter_add_(
-        2, idx.unsqueeze(1), window.reshape(1, 1, -1).expand(n, k, -1).reshape(n, 1, -1)
-    )
-    acc = acc.view(n, c, h + 2 * halo, w + 2 * halo)[..., halo : halo + h, halo : halo + w]
-    wsum = wsum.view(n, 1, h + 2 * halo, w + 2 * halo)[..., halo : halo + h, halo : halo + w]
-    alpha = wsum.clamp(max=1.0)
-    return base * (1.0 - alpha) + acc / wsum.clamp(min=1e-6) * alpha
+    weighted = (patches.permute(0, 2, 3, 1) * window.unsqueeze(-1)).reshape(n * k * p * p, c)
+    idx = (grid.pixel_index(cells) + _image_offsets(n, hp * wp, cells.device)).flatten()
+    acc = base.new_zeros(n * hp * wp, c).index_add_(0, idx, weighted)
+    wsum = base.new_zeros(n * hp * wp, 1).index_add_(0, idx, window.reshape(-1, 1).repeat(n * k, 1))
+    acc = acc.view(n, hp, wp, c)[:, halo : halo + h, halo : halo + w].permute(0, 3, 1, 2)
+    wsum = wsum.view(n, hp, wp, 1)[:, halo : halo + h, halo : halo + w].permute(0, 3, 1, 2)
+    # base + alpha * (mean - base): exactly base where alpha is 0, exactly the mean where it is 1.
+    return torch.lerp(base, acc / wsum.clamp(min=1e-6), wsum.clamp(max=1.0))
+
+
+def _image_offsets(n: int, size: int, device: torch.device) -> torch.Tensor:
+    """(N, 1) offsets of each image's first pixel when N images of `size` pixels are stacked as rows."""
+    return (torch.arange(n, device=device) * size).unsqueeze(1)
