@@ -50,3 +50,16 @@ def test_gather_at_the_edges_replicates_border_pixels():
     (grad,) = torch.autograd.grad(patches.square().sum(), x)
     (expected_grad,) = torch.autograd.grad(expected.square().sum(), x)
     torch.testing.assert_close(grad, expected_grad)
+
+
+def test_each_image_gets_its_own_cells_and_channels_last_stays():
+    grid = CellGrid(32, 32, cell=8, halo=2)
+    base = torch.rand(2, 4, 32, 32).contiguous(memory_format=torch.channels_last)
+    cells = torch.tensor([[0, 5], [15, 10]])
+    refined = torch.rand(4, 4, 12, 12)
+    out = scatter_cells(base, refined, cells, grid)
+    for i in range(2):  # the same as scattering each image's own patches alone
+        alone = scatter_cells(base[i : i + 1], refined[2 * i : 2 * i + 2], cells[i : i + 1], grid)
+        torch.testing.assert_close(out[i : i + 1], alone)
+    assert out.is_contiguous(memory_format=torch.channels_last)
+    assert gather_cells(base, cells, grid).is_contiguous(memory_format=torch.channels_last)
