@@ -119,6 +119,8 @@ class BenchReport:
     sizes: list[SizeResult]
     reference: str | None = None
     reference_parameters: int | None = None
+    ensemble: int = 1
+    """Passes per tile (`--ensemble`); the reference always runs once."""
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict."""
@@ -306,6 +308,7 @@ def bench(
         sizes=results,
         reference="dmphn" if reference is not None else None,
         reference_parameters=count_parameters(reference) if reference is not None else None,
+        ensemble=deblurrer.ensemble,
     )
 
 

@@ -29,6 +29,7 @@ class Deblurrer(engine.Deblurrer):
         tile: Tile = "auto",
         tile_overlap: int = 32,
         budget: Budget = None,
+        ensemble: int = 1,
         revision: str | None = None,
         offline: bool | None = None,
     ) -> Self:
@@ -43,4 +44,4 @@ class Deblurrer(engine.Deblurrer):
         """
         net, source = load_model(weights, preset=model, revision=revision, offline=offline)
         return cls(net, device=device, precision=precision, tile=tile, tile_overlap=tile_overlap,
-                   budget=budget, untrained=source.kind == "untrained")
+                   budget=budget, ensemble=ensemble, untrained=source.kind == "untrained")

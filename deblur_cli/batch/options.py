@@ -15,7 +15,8 @@ from ..pretrained import Deblurrer
 
 @dataclass(frozen=True)
 class EngineOptions:
-    """How to build the Deblurrer: model preset, weights, device, precision, tiling and CPU threads."""
+    """How to build the Deblurrer: model preset, weights, device, precision, tiling, CPU threads and the
+    passes per tile (`ensemble`)."""
 
     model: str = DEFAULT_PRESET
     weights: str | None = None
@@ -25,6 +26,7 @@ class EngineOptions:
     tile_overlap: int = 32
     budget: float | None = None
     threads: int | None = None
+    ensemble: int = 1
 
     def load(self, network: nn.Module | None = None) -> Deblurrer:
         """The engine around `network` (a published network, random weights), else around the preset's
@@ -40,9 +42,10 @@ class EngineOptions:
         if network is None:
             return Deblurrer.from_pretrained(self.model, weights=self.weights, device=self.device,
                                              precision=self.precision, tile=tile,
-                                             tile_overlap=self.tile_overlap, budget=self.budget)
+                                             tile_overlap=self.tile_overlap, budget=self.budget,
+                                             ensemble=self.ensemble)
         return Deblurrer(network, device=self.device, precision=self.precision, tile=tile,
-                         tile_overlap=self.tile_overlap, budget=self.budget)
+                         tile_overlap=self.tile_overlap, budget=self.budget, ensemble=self.ensemble)
 
 
 @dataclass(frozen=True)

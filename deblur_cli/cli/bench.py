@@ -14,7 +14,15 @@ from ..bench import bench as run_bench
 from ..errors import DeblurError
 from ..model import DEFAULT_PRESET, create_model, list_presets
 from .console import Terminal
-from .options import BudgetOption, DeviceOption, PrecisionOption, TileOption, TileOverlapOption, WeightsOption
+from .options import (
+    BudgetOption,
+    DeviceOption,
+    EnsembleOption,
+    PrecisionOption,
+    TileOption,
+    TileOverlapOption,
+    WeightsOption,
+)
 
 
 def _check_model(value: str) -> str:
@@ -47,6 +55,7 @@ def bench(
     sizes: Annotated[str, typer.Option(
         callback=_check_sizes, help="Image sizes, comma-separated: N for N x N, or WxH.")] = "512,1024,2048",
     budget: BudgetOption = None,
+    ensemble: EnsembleOption = 1,
     repeats: Annotated[int, typer.Option(min=1, help="Timed runs per size.")] = 5,
     warmup: Annotated[int, typer.Option(
         min=0, help="Untimed runs per size before them (0 for one-off memory checks of huge sizes).")] = 1,
@@ -66,7 +75,7 @@ def bench(
     """
     term = Terminal(quiet=as_json)
     engine = EngineOptions(model=model, weights=weights, device=device, precision=precision, tile=tile,
-                           tile_overlap=tile_overlap, budget=budget, threads=threads)
+                           tile_overlap=tile_overlap, budget=budget, threads=threads, ensemble=ensemble)
     with term.logging():
         try:
             ref = load_reference(reference) if reference is not None else None
@@ -84,11 +93,12 @@ def bench(
 
 def _table(report: BenchReport) -> Table:
     budget = "preset's" if report.budget is None else report.budget
+    passes = f", {report.ensemble} passes per tile" if report.ensemble > 1 else ""
     table = Table(
         "size", "MP", "tiles", "median s", "s / MP", "MP / s", "peak MiB",
         title=f"{report.model} ({report.parameters / 1e6:.2f} M parameters) on {report.device} "
         f"({report.machine}), {report.precision}, {report.threads} threads, tile {report.tile}, "
-        f"budget {budget}; memory: {report.memory_source}",
+        f"budget {budget}{passes}; memory: {report.memory_source}",
         title_justify="left",
     )
     if report.reference:

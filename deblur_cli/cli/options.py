@@ -9,6 +9,7 @@ import typer
 
 from ..batch import EngineOptions, check_workers
 from ..engine.devices import Precision, is_device_name
+from ..engine.ensemble import ENSEMBLE_SIZES
 from ..errors import DeblurError
 from ..model import list_presets
 from ..pretrained import Deblurrer
@@ -18,6 +19,12 @@ from .console import Terminal
 def _check_model(value: str) -> str:
     if value not in list_presets(include_test=True):
         raise typer.BadParameter(f"unknown model {value!r}; choose from {', '.join(list_presets())}")
+    return value
+
+
+def _check_ensemble(value: int) -> int:
+    if value not in ENSEMBLE_SIZES:
+        raise typer.BadParameter(f"{value} passes: choose 1, 2, 4 or 8")
     return value
 
 
@@ -75,6 +82,9 @@ ThreadsOption = Annotated[int | None, typer.Option(
 BudgetOption = Annotated[float | None, typer.Option(
     "--budget", min=0.0, max=1.0, help="Fraction of cells the first refinement stage re-works (later stages "
     "scale with it): lower is faster, higher may be sharper. Default: the preset's.")]
+EnsembleOption = Annotated[int, typer.Option(
+    "--ensemble", callback=_check_ensemble, help="Restore each tile in this many flipped and transposed "
+    "views and average them: 1 (off), 2, 4 or 8. N times the time, a little sharper (docs/performance.md).")]
 ClusterOption = Annotated[str | None, typer.Option(
     "--cluster", metavar="ADDRESS", help="Spread the photos over a Ray cluster: auto (the running one), "
     "local (start one here) or its address; OUT must be on storage every node sees (docs/cluster.md).")]

@@ -15,6 +15,7 @@ from .console import Terminal
 from .options import (
     BudgetOption,
     ClusterOption,
+    EnsembleOption,
     ModelOption,
     PrecisionOption,
     SpreadDeviceOption,
@@ -64,6 +65,7 @@ def run(
     tile: TileOption = "auto",
     tile_overlap: TileOverlapOption = 32,
     budget: BudgetOption = None,
+    ensemble: EnsembleOption = 1,
     threads: ThreadsOption = None,
     max_megapixels: Annotated[float, typer.Option(
         "--max-megapixels", min=0.0, help="Refuse larger photos before decoding them: on a CPU a 100 MP "
@@ -100,7 +102,7 @@ def run(
                                  param_hint="'--suffix'")
     term = Terminal(quiet=quiet, verbose=verbose)
     engine = EngineOptions(model=model, weights=weights, device=device, precision=precision, tile=tile,
-                           tile_overlap=tile_overlap, budget=budget, threads=threads)
+                           tile_overlap=tile_overlap, budget=budget, threads=threads, ensemble=ensemble)
     output = OutputOptions(out=out, format=format, quality=quality, suffix=suffix,
                            skip_existing=skip_existing, overwrite=overwrite, views=_views(viz))
     max_pixels = int(max_megapixels * 1e6) or None

@@ -18,6 +18,7 @@ from .console import Terminal
 from .options import (
     BudgetOption,
     DeviceOption,
+    EnsembleOption,
     ModelOption,
     PrecisionOption,
     ThreadsOption,
@@ -337,6 +338,7 @@ def evaluate(
     tile: TileOption = "auto",
     tile_overlap: TileOverlapOption = 32,
     budget: BudgetOption = None,
+    ensemble: EnsembleOption = 1,
     threads: ThreadsOption = None,
     against: Annotated[
         list[Path] | None,
@@ -355,7 +357,7 @@ def evaluate(
     from ..weights.dmphn_import import load_published
 
     term = Terminal(quiet=quiet or as_json)
-    options = EngineOptions(model, weights, device, precision, tile, tile_overlap, budget, threads)
+    options = EngineOptions(model, weights, device, precision, tile, tile_overlap, budget, threads, ensemble)
 
     def on_pair(score, done: int, total: int) -> None:
         term.say(

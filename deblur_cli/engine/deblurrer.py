@@ -25,6 +25,7 @@ from .devices import (
     resolve_device,
     resolve_precision,
 )
+from .ensemble import ensemble_views
 from .maps import Maps, map_layers, whole_image_maps
 from .sizing import auto_tile
 from .tiling import Layers, Progress, TileFn, stitch_with_retry
@@ -50,7 +51,8 @@ HOST_FREE_SHARE = 0.5
 
 class Deblurrer:
     """Restores images with a network that has a `descriptor` (SAPHNet, a published network): converts
-    pixels, runs overlapping tiles on the device, blends them.
+    pixels, runs overlapping tiles on the device, blends them. With `ensemble` > 1 each tile runs in that
+    many flipped and transposed views, averaged (`ensemble.py`).
 
     Holds only the model and settings, never an image, so one Deblurrer can restore many images (from
     several threads too). The model is moved to the device and precision and put in eval mode in place.
@@ -65,6 +67,7 @@ class Deblurrer:
         tile: Tile = "auto",
         tile_overlap: int = 32,
         budget: Budget = None,
+        ensemble: int = 1,
         untrained: bool = False,
     ) -> None:
         descriptor: ModelDescriptor = model.descriptor
@@ -81,6 +84,8 @@ class Deblurrer:
         self.tile: Tile = tile if tile in ("auto", 0) else max(multiple, tile // multiple * multiple)
         self.tile_overlap = tile_overlap
         self.budget = budget  # as given, for reports; every tile runs with `fractions`
+        self.views = ensemble_views(ensemble)
+        self.ensemble = ensemble
         self.untrained = untrained
         # channels_last: oneDNN (CPU) and cuDNN run NHWC convolutions without per-call layout reorders, and
         # the network's attention reads NHWC as free pixel-major views (measured on CPU: docs/performance.md).
@@ -151,9 +156,17 @@ class Deblurrer:
             y0, y1, x0, x1 = box
             h, w = y1 - y0, x1 - x0
             x = torch.from_numpy(to_network(img[y0:y1, x0:x1]))[None].to(self.device, self.dtype)
-            x = pad_to_multiple(x, descriptor.size_multiple).contiguous(memory_format=self.memory_format)
-            out = descriptor.run(self.model, x, self.fractions, record)
-            image = out.image[0, :, :h, :w].float()
+            recorded, total = None, None
+            for k, view in enumerate(self.views):  # the identity first: its pass records the maps
+                seen = view.apply(x)
+                vh, vw = seen.shape[-2:]
+                seen = pad_to_multiple(seen, descriptor.size_multiple)
+                out = descriptor.run(self.model, seen.contiguous(memory_format=self.memory_format),
+                                     self.fractions, record and k == 0)
+                restored = view.undo(out.image[:, :, :vh, :vw])[0].float()
+                total = restored if total is None else total + restored
+                recorded = out if record and k == 0 else recorded
+            image = total / len(self.views) if len(self.views) > 1 else total
             if not torch.isfinite(image).all():
                 raise NumericalError(f"the network gave NaN or infinite values in tile {box} (damaged "
                                      f"weights, or {self.precision} overflowing on {self.device})")
@@ -161,7 +174,7 @@ class Deblurrer:
                 image = image.clamp(0.0, 1.0).mean(dim=0, keepdim=True)
             layers = {"image": (1, image.cpu().numpy())}
             if record:
-                layers.update(map_layers(out, h, w, descriptor.cell, map_names))
+                layers.update(map_layers(recorded, h, w, descriptor.cell, map_names))
             return layers
 
         return run

@@ -29,7 +29,16 @@ def test_bench_table_with_reference() -> None:
     assert "40x24" in result.stdout and "dmphn" in result.stdout and "budget 0.1" in result.stdout
 
 
+def test_bench_reports_the_passes_per_tile() -> None:
+    result = CliRunner().invoke(app, [*_FAST, "--sizes", "32", "--ensemble", "2", "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["ensemble"] == 2
+    result = CliRunner().invoke(app, [*_FAST, "--sizes", "32", "--ensemble", "4"])
+    assert result.exit_code == 0 and "4 passes per tile" in " ".join(result.stdout.split()), result.output
+
+
 def test_bench_rejects_bad_options() -> None:
-    for args in (["--sizes", "big"], ["--reference", "srn"], ["--repeats", "0"], ["-m", "nope"]):
+    for args in (["--sizes", "big"], ["--reference", "srn"], ["--repeats", "0"], ["-m", "nope"],
+                 ["--ensemble", "5"]):
         result = CliRunner().invoke(app, [*_FAST, *args])
         assert result.exit_code == 2, (args, result.output)

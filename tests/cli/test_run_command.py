@@ -192,6 +192,7 @@ def test_tiled_run_keeps_shape(tmp_path: Path) -> None:
         ("--skip-existing", "--overwrite"),
         ("--suffix", ""),
         ("--quality", "0"),
+        ("--ensemble", "3"),
         ("--no-such-option",),
     ],
 )
