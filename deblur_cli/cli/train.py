@@ -381,6 +381,9 @@ def evaluate(
     first = next(iter(reports.values()))
     if as_json:
         data = first.to_dict()
+        data["settings"] = {"model": options.weights or model, "device": str(deblurrer.device),
+                            "precision": deblurrer.precision, "tile": deblurrer.tile,
+                            "budget": deblurrer.budget, "ensemble": deblurrer.ensemble}
         if published:
             data["against"] = {name: report.to_dict() for name, report in list(reports.items())[1:]}
         typer.echo(json.dumps(data, indent=2))

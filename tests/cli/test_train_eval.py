@@ -137,9 +137,11 @@ def test_eval_against_a_published_network_runs_it_through_the_same_engine(tmp_pa
                                "-o", str(imported)]).exit_code == 0
     result = runner.invoke(app, ["eval", str(blur), str(sharp), "--weights", str(imported), "--budget", "0",
                                  "--against", str(tmp_path / "dmphn.safetensors"), "--device", "cpu",
-                                 "--precision", "fp32", "--json"])
+                                 "--precision", "fp32", "--ensemble", "2", "--json"])
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout[result.stdout.index("{") :])
+    assert report["settings"] == {"model": str(imported), "device": "cpu", "precision": "fp32",
+                                  "tile": "auto", "budget": 0.0, "ensemble": 2}
     ours, theirs = report["mean"]["psnr"], report["against"]["DMPHN 1-2-4"]["mean"]["psnr"]
     assert abs(report["mean"]["psnr"] - report["mean"]["input_psnr"]) > 0.5  # random weights: far from input
     assert abs(ours - theirs) < 0.2  # the same network, but stored in fp16
