@@ -9,7 +9,7 @@ import typer
 
 from ..batch import EngineOptions, check_workers
 from ..engine.devices import Precision, is_device_name
-from ..engine.ensemble import ENSEMBLE_SIZES
+from ..engine.ensemble import ensemble_views
 from ..errors import DeblurError
 from ..model import list_presets
 from ..pretrained import Deblurrer
@@ -23,8 +23,11 @@ def _check_model(value: str) -> str:
 
 
 def _check_ensemble(value: int) -> int:
-    if value not in ENSEMBLE_SIZES:
-        raise typer.BadParameter(f"{value} passes: choose 1, 2, 4 or 8")
+    """Bad usage (exit 2) before any weights load, with the engine's own check and message."""
+    try:
+        ensemble_views(value)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
     return value
 
 

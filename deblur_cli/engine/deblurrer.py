@@ -85,7 +85,6 @@ class Deblurrer:
         self.tile_overlap = tile_overlap
         self.budget = budget  # as given, for reports; every tile runs with `fractions`
         self.views = ensemble_views(ensemble)
-        self.ensemble = ensemble
         self.untrained = untrained
         # channels_last: oneDNN (CPU) and cuDNN run NHWC convolutions without per-call layout reorders, and
         # the network's attention reads NHWC as free pixel-major views (measured on CPU: docs/performance.md).
@@ -99,6 +98,11 @@ class Deblurrer:
             self._probe()
         if untrained:
             logger.info("no trained weights: running an untrained network (its output is about its input)")
+
+    @property
+    def ensemble(self) -> int:
+        """Passes per tile: the number of views averaged."""
+        return len(self.views)
 
     def restore(self, img: np.ndarray, *, progress: Progress | None = None) -> np.ndarray:
         """Deblur an H x W x C image (uint8, uint16 or float32; C in 1, 3, 4); same dtype and shape back.
