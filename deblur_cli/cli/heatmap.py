@@ -15,6 +15,7 @@ from .console import Terminal
 from .options import (
     BudgetOption,
     DeviceOption,
+    EnsembleOption,
     ModelOption,
     ThreadsOption,
     TileOption,
@@ -47,17 +48,19 @@ def heatmap(
     tile: TileOption = "auto",
     budget: BudgetOption = None,
     threads: ThreadsOption = None,
+    ensemble: EnsembleOption = 1,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace existing figures.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Errors only.")] = False,
 ) -> None:
     """Draw the sampling heatmap, the chosen cells, attention maps and filter offsets of each photo.
 
     Writes <stem>.heatmap.png, <stem>.sampled.png, <stem>.attention.png and <stem>.offsets.png into the
-    output folder (and <stem>.maps.npz with --raw). Exit code: 0 all done, 1 some failed, 2 bad usage.
+    output folder (and <stem>.maps.npz with --raw). The maps come from the plain pass: --ensemble changes only
+    the deblurred image of --compare. Exit code: 0 all done, 1 some failed, 2 bad usage.
     """
     term = Terminal(quiet=quiet)
     engine = EngineOptions(model=model, weights=weights, device=device, tile=tile, budget=budget,
-                           threads=threads)
+                           threads=threads, ensemble=ensemble)
     output = OutputOptions(out=out, overwrite=overwrite, photo=False, raw=raw, stage=stage, capm=capm,
                            views=HEATMAP_VIEWS + (("compare",) if compare else ()))
     with term.logging():

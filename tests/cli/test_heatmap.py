@@ -57,6 +57,28 @@ def test_writes_the_four_figures_and_raw_maps(tmp_path: Path) -> None:
     assert "shot.heatmap.png" in result.stdout
 
 
+def _pixels(path: Path) -> np.ndarray:
+    with Image.open(path) as im:
+        return np.asarray(im)
+
+
+def test_ensemble_changes_the_compared_result_not_the_maps(tmp_path: Path, weights: Path) -> None:
+    photo = _photo(tmp_path / "shot.png", 48, 64)
+    figures = {}
+    for passes in ("1", "2"):
+        out = tmp_path / passes
+        result = deblur("heatmap", photo, "-o", out, "--compare", "--raw", "--ensemble", passes,
+                        "-w", weights, "--device", "cpu")
+        assert result.exit_code == 0, result.output
+        figures[passes] = {name: _pixels(out / f"shot.{name}.png") for name in ("heatmap", "compare")}
+        with np.load(out / "shot.maps.npz") as raw:
+            figures[passes]["difficulty"] = raw["difficulty"]
+    assert np.array_equal(figures["1"]["heatmap"], figures["2"]["heatmap"])
+    assert np.array_equal(figures["1"]["difficulty"], figures["2"]["difficulty"])
+    assert not np.array_equal(figures["1"]["compare"], figures["2"]["compare"])
+    assert deblur("heatmap", photo, "-o", tmp_path / "3", "--ensemble", "3", *TEST_MODEL).exit_code == 2
+
+
 def test_batch_reports_bad_files_and_goes_on(tmp_path: Path) -> None:
     folder = tmp_path / "in"
     _photo(folder / "good.png")
