@@ -201,6 +201,9 @@ def train(
                           "(e.g. weights/saphnet-b, distilling saphnet-s): its output is a second target."),
     ] = None,
     teacher_weight: Annotated[float, typer.Option(min=0.0, help="Weight of the teacher's target.")] = 0.5,
+    feature_weight: Annotated[float, typer.Option(
+        min=0.0, help="Weight of matching a SAPHNet --teacher's stage-1 features through 1x1 projections "
+                      "(a narrower student of the same hierarchy); 0: outputs only.")] = 0.0,
     backbone_lr_scale: Annotated[
         float,
         typer.Option(min=0.0, help="Stage 1's own layers learn at --lr times this (0.1: they move gently)."),
@@ -272,6 +275,7 @@ def train(
         policy_only=policy_only,
         teacher=str(teacher) if teacher else "",
         teacher_weight=teacher_weight,
+        feature_weight=feature_weight,
         backbone_lr_scale=backbone_lr_scale,
         val_every=val_every,
         checkpoint_every=checkpoint_every,

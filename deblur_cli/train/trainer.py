@@ -27,6 +27,7 @@ from ..engine.allocator import keep_freed_memory
 from ..model import SAPHNet, create_model
 from ..weights import load_model, save_pretrained
 from .datasets import FrameSequenceDataset, PairedFolderDataset, SharpFolderDataset, make_validation_set
+from .feature_distil import FeatureProjections, FeatureTaps
 from .losses import LossWeights, charbonnier, difficulty_loss, policy_loss, restoration_loss
 from .metrics import psnr, ssim
 from .shrink import shrink_state
@@ -102,6 +103,10 @@ class TrainConfig:
     teacher_weight: float = 0.5
     """Weight of the Charbonnier loss of the last stage against the teacher's output, on the samples of
     sources it suits (GoPro recipe and pairs; not synthetic camera shake + noise, where it breaks)."""
+    feature_weight: float = 0.0
+    """Weight of matching a SAPHNet teacher's stage-1 features (each level's encoder bottleneck and decoder
+    output, through learned 1x1 projections; `feature_distil.py`), on the samples the teacher's output
+    suits. 0: outputs only."""
     backbone_lr_scale: float = 1.0
     """Stage 1's own layers learn at `lr` times this (e.g. 0.1: DMPHN's weights move gently while SAPHNet's
     additions learn at full rate)."""
@@ -123,6 +128,10 @@ class TrainConfig:
         synthesis = data.get("synthesis", {})
         data["synthesis"] = {k: tuple(v) if isinstance(v, list) else v for k, v in synthesis.items()}
         return cls(**data)
+
+
+_TapPair = tuple[FeatureTaps, FeatureTaps]
+"""Feature taps on (student, teacher)."""
 
 
 RUNTIME_SETTINGS = ("frame_cache", "workers", "snapshot_every", "compile", "threads")
@@ -334,12 +343,15 @@ class Trainer:
             self.model.requires_grad_(False)
             self.model.policies.requires_grad_(True)
         self.teacher = load_teacher(cfg.teacher, self.device) if cfg.teacher else None
+        self.projections, self.taps = self._feature_distillation()
         backbone = {id(p) for p in self.model.backbone_parameters()}
         groups = [
             {"params": [p for p in self.model.parameters() if p.requires_grad and (id(p) in backbone) == b],
              "lr_scale": scale}
             for b, scale in ((False, 1.0), (True, cfg.backbone_lr_scale))
         ]
+        if self.projections is not None:
+            groups.append({"params": list(self.projections.parameters()), "lr_scale": 1.0})
         self.optimizer = torch.optim.AdamW(  # fused: one kernel for all 400 tensors (4x faster on the CPU)
             [g for g in groups if g["params"]],
             lr=cfg.lr, weight_decay=cfg.weight_decay, betas=(0.9, 0.99),
@@ -372,6 +384,8 @@ class Trainer:
             "scaler": self.scaler.state_dict(),
             "rng": _rng_state(),
         }
+        if self.projections is not None:
+            state["projections"] = self.projections.state_dict()
         self.out_dir.mkdir(parents=True, exist_ok=True)
         path = self.out_dir / CHECKPOINT
         tmp = path.with_suffix(".tmp")
@@ -423,6 +437,8 @@ class Trainer:
         self.ema.load_state_dict(state["ema"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.scaler.load_state_dict(state["scaler"])
+        if self.projections is not None:
+            self.projections.load_state_dict(state["projections"])
         self.step = int(state["step"])
         self.best_psnr = float(state.get("best_psnr", -math.inf))
         _set_rng_state(state["rng"])
@@ -476,6 +492,12 @@ class Trainer:
             distil = charbonnier(out.stages[-1][taught], target)
             loss = loss + cfg.teacher_weight * distil * len(taught) / len(blurred)
             stats["distil"] = float(distil.detach())
+            if self.projections is not None:
+                features = self.projections(self.taps[0].take(), self.taps[1].take(), taught)
+                loss = loss + cfg.feature_weight * features * len(taught) / len(blurred)
+                stats["features"] = float(features.detach())
+        if self.taps is not None:  # a batch with nothing to teach: forget its features with the step
+            self.taps[0].take()
         if phase != "stage1":
             dense = difficulty_loss(out, sharp, cell, cfg.loss.difficulty_floor)
             loss = loss + cfg.loss.difficulty * dense
@@ -489,8 +511,9 @@ class Trainer:
         self.scaler.unscale_(self.optimizer)
         # Clipped apart: the policy's normalised-advantage gradients must not shrink the restoration's.
         policy = {id(p) for p in self.model.policies.parameters()}
+        projected = list(self.projections.parameters()) if self.projections is not None else []
         grad_norm = torch.nn.utils.clip_grad_norm_(
-            [p for p in self.model.parameters() if id(p) not in policy], cfg.grad_clip
+            [p for p in self.model.parameters() if id(p) not in policy] + projected, cfg.grad_clip
         )
         torch.nn.utils.clip_grad_norm_(self.model.policies.parameters(), cfg.grad_clip)
         self.scaler.step(self.optimizer)
@@ -529,6 +552,22 @@ class Trainer:
             return self.train_step(batch)
         self._compiled_once = True
         return record
+
+    def _feature_distillation(self) -> tuple[FeatureProjections | None, _TapPair | None]:
+        """With `feature_weight`: the projections and the taps on (student, teacher); else nothing.
+
+        Raises ValueError without a SAPHNet teacher of the student's hierarchy, or across processes (each
+        would train its own projections)."""
+        if not self.cfg.feature_weight:
+            return None, None
+        if not isinstance(self.teacher, _ImageOf):
+            raise ValueError("--feature-weight needs a SAPHNet weights folder as --teacher")
+        if self.world > 1:
+            raise ValueError("--feature-weight runs in one process only")
+        teacher = self.teacher.net
+        projections = FeatureProjections(self.model.config, teacher.config)
+        projections.to(self.device, memory_format=self.memory_format)
+        return projections, (FeatureTaps(self.model.hierarchy), FeatureTaps(teacher.hierarchy))
 
     def _update_ema(self) -> None:
         decay = min(self.cfg.ema_decay, (1 + self.step) / (10 + self.step))
