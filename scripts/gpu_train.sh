@@ -26,20 +26,21 @@
 # best EMA so far to best/. With the checkpoint (about 17 MiB) and the repo (about 8 MiB), a call carries
 # under 64 MiB. The checkpoint comes back in parts under 16 MiB each, which unpack joins.
 # Environment: TIME_LIMIT (default 540 s), STEPS (the run's length, default 20000), UNTIL (stop at this step,
-# default: STEPS), PRESET (default saphnet-s), ARCH (space-separated FIELD=VALUE changes to the preset's network,
-# `deblur train --arch`, e.g. "blocks=1"), INIT (weights a new run starts from, default weights/saphnet-s; a
-# wider or deeper network's weights are cut down to the preset's), TEACHER and TEACHER_WEIGHT (a second target
-# on the GoPro-recipe samples, e.g. weights/saphnet-b and 1.0; default none), DEVICE (default cuda),
-# BATCH (default 16), CROP (default 256), WORKERS (data-preparing processes, default 12 of the 16 cores; each
-# caches up to 160 decoded frames, about 450 MB), SNAPSHOT_EVERY (export the EMA every this many steps,
-# default 500), VAL_EVERY (default 500), MIX (photos, frames, pairs; default 1,2,0), FRAME_STRIDE (default 1,1),
-# LR (default 2e-4), CHECKPOINT_BACK (0: leave the checkpoint on the GPU machine; default 1), COMPILE
-# (torch.compile: off, default or reduce-overhead; default off until a run shows it pays; if compiling
-# fails, the run warns and goes on uncompiled), PYTHON (default python3: the GPU image has
-# torch, typer, rich, opencv, imageio, pillow, safetensors and huggingface-hub, so the repo runs there
+# default: STEPS), PRESET (default saphnet-s), ARCH (space-separated FIELD=VALUE changes to the preset's
+# network, `deblur train --arch`, e.g. "blocks=1"), INIT (weights a new run starts from, default
+# weights/saphnet-s; a wider or deeper network's weights are cut down to the preset's), TEACHER and
+# TEACHER_WEIGHT (a second target on the GoPro-recipe samples, e.g. weights/saphnet-b and 1.0; default none),
+# FEATURE_WEIGHT (with a SAPHNet TEACHER: also match its stage-1 features, `deblur train --feature-weight`, e.g.
+# 0.1; default 0), DEVICE (default cuda), BATCH (default 16), CROP (default 256), WORKERS (data-preparing
+# processes, default 12 of the 16 cores; each caches up to 160 decoded frames, about 450 MB), SNAPSHOT_EVERY
+# (export the EMA every this many steps, default 500), VAL_EVERY (default 500), MIX (photos, frames, pairs;
+# default 1,2,0), FRAME_STRIDE (default 1,1), LR (default 2e-4), CHECKPOINT_BACK (0: leave the checkpoint on the
+# GPU machine; default 1), COMPILE (torch.compile: off, default or reduce-overhead; default off until a run
+# shows it pays; if compiling fails, the run warns and goes on uncompiled), PYTHON (default python3: the GPU
+# image has torch, typer, rich, opencv, imageio, pillow, safetensors and huggingface-hub, so the repo runs there
 # uninstalled).
-# STEPS, BATCH, CROP, MIX, FRAME_STRIDE, LR, PRESET, ARCH and TEACHER are read when the run starts; a resumed
-# run keeps its own.
+# STEPS, BATCH, CROP, MIX, FRAME_STRIDE, LR, PRESET, ARCH, TEACHER and FEATURE_WEIGHT are read when the run
+# starts; a resumed run keeps its own.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # Compiled kernels are cached in the repo's copy on the GPU machine, which keeps ignored files between calls.
@@ -72,7 +73,8 @@ PY
 # The network and its teacher, as `deblur train` options, for train and probe.
 network=(--preset "${PRESET:-saphnet-s}")
 for change in ${ARCH:-}; do network+=(--arch "$change"); done
-[ -n "${TEACHER:-}" ] && network+=(--teacher "$TEACHER" --teacher-weight "${TEACHER_WEIGHT:-1.0}")
+[ -n "${TEACHER:-}" ] && network+=(--teacher "$TEACHER" --teacher-weight "${TEACHER_WEIGHT:-1.0}"
+                               --feature-weight "${FEATURE_WEIGHT:-0}")
 
 case "${1:-}" in
 pack-shards)
