@@ -95,4 +95,3 @@ class FeatureProjections(nn.Module):
             error = (conv(s.float()) - t).square().mean()
             losses.append(error / t.square().mean().clamp_min(1e-8))
         return torch.stack(losses).mean()
-

@@ -6,6 +6,7 @@ import cv2
 import numpy as np
 import pytest
 import torch
+from safetensors import safe_open
 
 from deblur_cli.model import create_model
 from deblur_cli.train.feature_distil import FeatureProjections, FeatureTaps, tap_channels
@@ -101,9 +102,9 @@ def test_the_trainer_learns_the_teachers_features_and_resumes_them(pairs, tmp_pa
     again.load_checkpoint(tmp_path / "run" / "checkpoint.pt")
     for mine, theirs in zip(again.projections.parameters(), trainer.projections.parameters(), strict=True):
         assert torch.equal(mine, theirs)
-    # The shipped weights never hold the projections.
-    trainer.export(tmp_path / "student")
-    assert not any(k.startswith("maps.") for k in trainer.ema.state_dict())
+    trainer.export(tmp_path / "student")  # the student alone: the projections stay in the checkpoint
+    with safe_open(tmp_path / "student" / "model.safetensors", "pt") as exported:
+        assert set(exported.keys()) == set(trainer.model.state_dict())
 
 
 def test_feature_weight_needs_a_saphnet_teacher(pairs, tmp_path):
