@@ -12,7 +12,7 @@ from ..batch import EngineOptions
 from ..bench import REFERENCES, BenchReport, load_reference, parse_sizes
 from ..bench import bench as run_bench
 from ..errors import DeblurError
-from ..model import DEFAULT_PRESET, create_model, list_presets
+from ..model import DEFAULT_PRESET, create_model
 from .console import Terminal
 from .options import (
     BudgetOption,
@@ -22,21 +22,9 @@ from .options import (
     TileOption,
     TileOverlapOption,
     WeightsOption,
+    check_model,
+    usage_check,
 )
-
-
-def _check_model(value: str) -> str:
-    if value not in list_presets(include_test=True):
-        raise typer.BadParameter(f"unknown model {value!r}; choose from {', '.join(list_presets())}")
-    return value
-
-
-def _check_sizes(value: str) -> str:
-    try:
-        parse_sizes(value)
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc)) from exc
-    return value
 
 
 def _check_reference(value: str | None) -> str | None:
@@ -47,13 +35,14 @@ def _check_reference(value: str | None) -> str | None:
 
 def bench(
     model: Annotated[str, typer.Option(
-        "--model", "-m", "--preset", callback=_check_model, help="Network preset (see `deblur info`).")
+        "--model", "-m", "--preset", callback=check_model, help="Network preset (see `deblur info`).")
     ] = DEFAULT_PRESET,
     weights: WeightsOption = None,
     device: DeviceOption = "auto",
     precision: PrecisionOption = "auto",
     sizes: Annotated[str, typer.Option(
-        callback=_check_sizes, help="Image sizes, comma-separated: N for N x N, or WxH.")] = "512,1024,2048",
+        callback=usage_check(parse_sizes), help="Image sizes, comma-separated: N for N x N, or WxH.")
+    ] = "512,1024,2048",
     budget: BudgetOption = None,
     ensemble: EnsembleOption = 1,
     repeats: Annotated[int, typer.Option(min=1, help="Timed runs per size.")] = 5,

@@ -3,7 +3,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, TypeVar
 
 import typer
 
@@ -15,20 +16,28 @@ from ..model import list_presets
 from ..pretrained import Deblurrer
 from .console import Terminal
 
+T = TypeVar("T")
 
-def _check_model(value: str) -> str:
+
+def check_model(value: str) -> str:
+    """A preset's name, or bad usage (exit 2) listing the presets."""
     if value not in list_presets(include_test=True):
         raise typer.BadParameter(f"unknown model {value!r}; choose from {', '.join(list_presets())}")
     return value
 
 
-def _check_ensemble(value: int) -> int:
-    """Bad usage (exit 2) before any weights load, with the engine's own check and message."""
-    try:
-        ensemble_views(value)
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc)) from None
-    return value
+def usage_check(check: Callable[[T], object]) -> Callable[[T], T]:
+    """A Typer callback that runs `check` on the value before any weights load: its ValueError is bad usage
+    (exit 2) with its message, so the CLI and the library refuse a value alike."""
+
+    def callback(value: T) -> T:
+        try:
+            check(value)
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc)) from None
+        return value
+
+    return callback
 
 
 def _check_devices(value: str) -> str:
@@ -61,7 +70,7 @@ def _check_tile(value: str) -> str:
 
 
 ModelOption = Annotated[str, typer.Option(
-    "--model", "-m", callback=_check_model, help="Network preset (see `deblur info`).")]
+    "--model", "-m", callback=check_model, help="Network preset (see `deblur info`).")]
 WeightsOption = Annotated[str | None, typer.Option(
     "--weights", "-w", help="Weights: a .safetensors file, a folder, or a Hub repo ORG/NAME[@REV]. "
     "Default: the preset's own (bundled, cached or downloaded).")]
@@ -86,8 +95,9 @@ BudgetOption = Annotated[float | None, typer.Option(
     "--budget", min=0.0, max=1.0, help="Fraction of cells the first refinement stage re-works (later stages "
     "scale with it): lower is faster, higher may be sharper. Default: the preset's.")]
 EnsembleOption = Annotated[int, typer.Option(
-    "--ensemble", callback=_check_ensemble, help="Restore each tile in this many flipped and transposed "
-    "views and average them: 1 (off), 2, 4 or 8. N times the time, a little sharper (docs/performance.md).")]
+    "--ensemble", callback=usage_check(ensemble_views), help="Restore each tile in this many flipped and "
+    "transposed views and average them: 1 (off), 2, 4 or 8. N times the time, a little sharper "
+    "(docs/performance.md).")]
 ClusterOption = Annotated[str | None, typer.Option(
     "--cluster", metavar="ADDRESS", help="Spread the photos over a Ray cluster: auto (the running one), "
     "local (start one here) or its address; OUT must be on storage every node sees (docs/cluster.md).")]

@@ -481,6 +481,7 @@ class Trainer:
             torch.compiler.cudagraph_mark_step_begin()
         with torch.autocast(self.device.type, dtype=self.amp_dtype, enabled=self.amp_dtype is not None):
             out = self.net(blurred, budget=budget, selection=selection)
+        student_features = self.taps[0].take() if self.taps is not None else {}
         cell = self.model.config.cell
         out.stages = [s.float() for s in out.stages]
         loss, terms = restoration_loss(out, sharp, cfg.loss, cell, stages=1 if phase == "stage1" else None)
@@ -493,11 +494,9 @@ class Trainer:
             loss = loss + cfg.teacher_weight * distil * len(taught) / len(blurred)
             stats["distil"] = float(distil.detach())
             if self.projections is not None:
-                features = self.projections(self.taps[0].take(), self.taps[1].take(), taught)
+                features = self.projections(student_features, self.taps[1].take(), taught)
                 loss = loss + cfg.feature_weight * features * len(taught) / len(blurred)
                 stats["features"] = float(features.detach())
-        if self.taps is not None:  # a batch with nothing to teach: forget its features with the step
-            self.taps[0].take()
         if phase != "stage1":
             dense = difficulty_loss(out, sharp, cell, cfg.loss.difficulty_floor)
             loss = loss + cfg.loss.difficulty * dense
